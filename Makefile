@@ -1,0 +1,57 @@
+# The two commands: `make up` (install on first run, start everything) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) -m stack
+
+.PHONY: up down status logs wipe test test-unit lint format install help
+
+help:
+	@echo "make up       install what is missing, start the whole stack, print where to go"
+	@echo "make test     run every test (starts the stack first when it is not running)"
+	@echo "make status   state of each component     make logs   follow every log"
+	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
+	@echo "make lint     ruff check and format check"
+
+# First run: Debian packages (MariaDB, build deps of mysqlclient, kcat, Chromium), then the venv.
+$(VENV)/.installed: pyproject.toml stack/install-system-packages.sh
+	@bash stack/install-system-packages.sh
+	@echo "==> creating the Python virtualenv in $(VENV) and installing the project"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --progress-bar off -e '.[dev]' | grep -E '^(Collecting|Successfully)' || true
+	@$(PY) -c "import MySQLdb, faust, fastapi, django" || { echo "Python install failed"; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed
+	@$(STACK) install-deps
+
+up: install
+	@$(STACK) up
+
+down:
+	@$(STACK) down
+
+status:
+	@$(STACK) status
+
+logs:
+	@$(STACK) logs
+
+wipe:
+	@$(STACK) wipe --yes
+
+test: up
+	@$(PY) -m pytest
+
+test-unit: $(VENV)/.installed
+	@$(PY) -m pytest -m unit
+
+lint: $(VENV)/.installed
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .

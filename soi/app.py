@@ -1,0 +1,113 @@
+"""The Faust application: `faust -A soi.app worker` runs it."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import faust
+
+from events import codec, topics
+from soi.accounts import Progress, derive
+from soi.cdc import ContractViolation, parse_envelope
+from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS
+from soi.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+app = faust.App(
+    "bank-soi",
+    broker=f"kafka://{KAFKA_BOOTSTRAP}",
+    store="memory://",  # tables are rebuilt from their changelog topics on start
+    topic_partitions=TOPIC_PARTITIONS,
+    consumer_auto_offset_reset="earliest",
+    producer_linger_ms=0,
+    producer_acks=-1,
+    stream_wait_empty=False,
+    web_host="127.0.0.1",
+)
+
+account_changes = app.topic(
+    topics.CDC_ACCOUNTS,
+    key_type=bytes,
+    value_type=bytes,
+    value_serializer="raw",
+    key_serializer="raw",
+)
+balance_changed = app.topic(topics.BALANCE_CHANGED, key_serializer="raw", value_serializer="raw")
+balances = app.topic(topics.BALANCES, key_serializer="raw", value_serializer="raw")
+dead_letters = app.topic(topics.DEAD_LETTERS, key_serializer="raw", value_serializer="raw")
+
+# Per account: last source position seen, sequence and balance. Changelog-backed, so a restarted
+# or rebalanced worker resumes exactly where the previous owner of the partition stopped.
+account_progress = app.Table(
+    "account-progress", default=None, partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
+)
+
+
+@app.on_worker_init.connect
+def _create_topics(app: faust.App, **_kwargs: object) -> None:
+    ensure_topics()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def send_to_dead_letters(event: faust.EventT, reason: str) -> None:
+    message = event.message
+    log.warning(
+        "dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
+    )
+    record = codec.encode(
+        "dead_letter",
+        {
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "key": message.key,
+            "value": message.value,
+            "reason": reason,
+            "failed_at": _now_ms(),
+        },
+    )
+    await dead_letters.send(key=message.key, value=record)
+
+
+@app.agent(account_changes, concurrency=1)
+async def derive_balances(stream: faust.StreamT) -> None:
+    """Account CDC records -> bank.balance-changed and bank.balances, keyed by IBAN."""
+    async for event in stream.events():
+        try:
+            change = parse_envelope(event.value)
+            if change is None:
+                continue  # a tombstone after a delete; the delete itself was handled
+            account_key = str(change.row.get("id"))
+            outcome = derive(change, Progress.from_json(account_progress[account_key]), _now_ms())
+        except ContractViolation as violation:
+            await send_to_dead_letters(event, str(violation))
+            continue
+        if outcome is None:
+            continue
+        if outcome.balance_changed is not None:
+            iban = outcome.balance_changed["iban"].encode()
+            await balance_changed.send(
+                key=iban, value=codec.encode("balance_changed", outcome.balance_changed)
+            )
+        if outcome.account_balance is not None:
+            await balances.send(
+                key=outcome.account_balance["iban"].encode(),
+                value=codec.encode("account_balance", outcome.account_balance),
+            )
+        elif outcome.delete_iban is not None:
+            await balances.send(key=outcome.delete_iban.encode(), value=None)
+        account_progress[account_key] = outcome.progress.to_json()
+
+
+@app.page("/ready/")
+async def ready(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+    """Ready once the worker has partitions assigned and is not rebalancing."""
+    assigned = bool(app.consumer and app.consumer.assignment())
+    if app.rebalancing or not assigned:
+        return web.json({"ready": False}, status=503)
+    return web.json({"ready": True})

@@ -1,0 +1,45 @@
+"""Creating the worker's topics explicitly, with Kafka's admin client."""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from events import topics
+from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPIC_REPLICATION
+
+log = logging.getLogger(__name__)
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+TOPIC_CONFIGS: dict[str, dict[str, str]] = {
+    # CDC topics: created here too so they exist (co-partitioned, 6 ways) before the first change.
+    topics.CDC_ACCOUNTS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.CDC_LEDGER: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.CDC_CUSTOMERS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.BALANCE_CHANGED: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.BALANCES: {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+    topics.ALERTS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.DEAD_LETTERS: {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
+}
+
+
+def ensure_topics(bootstrap: str = KAFKA_BOOTSTRAP) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [
+        NewTopic(name, TOPIC_PARTITIONS, TOPIC_REPLICATION, config=config)
+        for name, config in TOPIC_CONFIGS.items()
+        if name not in existing
+    ]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted).items():
+        try:
+            future.result()
+            log.info("created topic %s", name)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another worker won
+                raise

@@ -1,0 +1,291 @@
+"""The one definition of every process of the bank: command, environment and readiness check.
+
+The local runner starts exactly these; the compose file is checked against them. Configuration
+files the JVM processes need are rendered here from the same settings.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stack.readiness import HttpReady, KafkaReady, TcpReady
+from stack.settings import LOG4J_CONFIG, Settings, env
+
+Readiness = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Process:
+    """A long-running process of the stack."""
+
+    name: str
+    description: str
+    command: list[str]
+    ports: dict[str, int]
+    ready: Readiness
+    env: dict[str, str] = field(default_factory=dict)
+    # Variables (beyond BANK_*) the process reads; the compose file must pass the same ones.
+    env_names: tuple[str, ...] = ()
+    start_timeout: float = 120.0
+    prepare: Callable[[], None] | None = None
+
+
+def _java(settings: Settings, heap: str, main_class: str, *args: str, log_name: str) -> list[str]:
+    return [
+        "java",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        f"-Dkafka.logs.dir={settings.path('logs')}",
+        f"-Dbank.log.name={log_name}",
+        "-cp",
+        f"{settings.path('lib', 'kafka')}/*",
+        main_class,
+        *args,
+    ]
+
+
+def _write_properties(path: Path, properties: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Rendered by stack/processes.py from the environment; edits are overwritten."]
+    lines += [f"{key}={value}" for key, value in properties.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def mariadb_data_dir(settings: Settings) -> Path:
+    return settings.path("data", "mariadb")
+
+
+def mariadb_socket(settings: Settings) -> Path:
+    return settings.path("run", "mariadb.sock")
+
+
+def mariadb(settings: Settings) -> Process:
+    from stack.database import initialise_data_dir
+
+    run_as = ["--user=root"] if os.geteuid() == 0 else []
+    return Process(
+        name="mariadb",
+        description="MariaDB, the system of record's database (binlog in ROW/FULL for Debezium)",
+        command=[
+            "mariadbd",
+            "--no-defaults",
+            *run_as,
+            f"--datadir={mariadb_data_dir(settings)}",
+            f"--socket={mariadb_socket(settings)}",
+            f"--pid-file={settings.path('run', 'mariadb.pid')}",
+            f"--bind-address={settings.host}",
+            f"--port={settings.db_port}",
+            f"--log-bin={settings.path('data', 'binlog', 'bank-bin')}",
+            "--server-id=1",
+            "--binlog-format=ROW",
+            "--binlog-row-image=FULL",
+            "--expire-logs-days=7",
+            "--skip-name-resolve",
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_unicode_ci",
+            "--innodb-buffer-pool-size=256M",
+            "--innodb-flush-log-at-trx-commit=1",
+            "--sync-binlog=1",
+        ],
+        ports={"mysql": settings.db_port},
+        ready=TcpReady(settings.host, settings.db_port),
+        prepare=lambda: initialise_data_dir(settings, getpass.getuser()),
+    )
+
+
+def kafka_properties(settings: Settings) -> dict[str, object]:
+    host = settings.host
+    return {
+        "process.roles": "broker,controller",
+        "node.id": 1,
+        "controller.quorum.voters": f"1@{host}:{settings.kafka_controller_port}",
+        "listeners": (
+            f"PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
+            f"{settings.kafka_controller_port}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://{host}:{settings.kafka_port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": settings.path("data", "kafka"),
+        # Topics are created explicitly: by Connect for CDC, by the Faust worker for the rest.
+        "auto.create.topics.enable": "false",
+        "num.partitions": 6,
+        "offsets.topic.replication.factor": 1,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        "group.initial.rebalance.delay.ms": 0,
+        "log.retention.hours": 168,
+    }
+
+
+def kafka(settings: Settings) -> Process:
+    from stack.kafka_storage import format_storage
+
+    config = settings.path("config", "kafka.properties")
+
+    def prepare() -> None:
+        _write_properties(config, kafka_properties(settings))
+        format_storage(settings, config)
+
+    return Process(
+        name="kafka",
+        description="Kafka broker and controller in KRaft mode",
+        command=_java(settings, settings.kafka_heap, "kafka.Kafka", str(config), log_name="kafka"),
+        ports={"kafka": settings.kafka_port, "controller": settings.kafka_controller_port},
+        ready=KafkaReady(settings.kafka_bootstrap),
+        prepare=prepare,
+    )
+
+
+def connect_properties(settings: Settings) -> dict[str, object]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": "bank-connect",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        # Plain JSON envelopes (before/after/source/op) that kcat and the console consumer show.
+        "key.converter.schemas.enable": "false",
+        "value.converter.schemas.enable": "false",
+        "config.storage.topic": "bank-connect-configs",
+        "offset.storage.topic": "bank-connect-offsets",
+        "status.storage.topic": "bank-connect-status",
+        "config.storage.replication.factor": 1,
+        "offset.storage.replication.factor": 1,
+        "status.storage.replication.factor": 1,
+        # Offsets are flushed often so a crashed worker replays little; replays are idempotent.
+        "offset.flush.interval.ms": 1000,
+        "listeners": f"http://{settings.host}:{settings.connect_port}",
+        "rest.advertised.host.name": settings.host,
+        "rest.advertised.port": settings.connect_port,
+        "plugin.path": settings.path("lib", "connect-plugins"),
+        # Secrets reach connector configs as ${env:NAME}, never in the REST-visible config.
+        "config.providers": "env",
+        "config.providers.env.class": (
+            "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+        ),
+        "producer.linger.ms": 0,
+    }
+
+
+def connect(settings: Settings) -> Process:
+    config = settings.path("config", "connect-distributed.properties")
+
+    return Process(
+        name="connect",
+        description="Kafka Connect (distributed) with the Debezium MariaDB connector",
+        command=_java(
+            settings,
+            settings.connect_heap,
+            "org.apache.kafka.connect.cli.ConnectDistributed",
+            str(config),
+            log_name="connect",
+        ),
+        ports={"rest": settings.connect_port},
+        ready=HttpReady(f"{settings.connect_url}/connectors"),
+        # Read by connect/sor-connector.json through Connect's env config provider.
+        env={
+            "BANK_DB_HOST": settings.host,
+            "BANK_DB_PORT": str(settings.db_port),
+            "BANK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "BANK_CDC_DB_PASSWORD": env("BANK_CDC_DB_PASSWORD"),
+        },
+        env_names=("BANK_DB_HOST", "BANK_DB_PORT", "BANK_KAFKA_BOOTSTRAP", "BANK_CDC_DB_PASSWORD"),
+        start_timeout=180.0,
+        prepare=lambda: _write_properties(config, connect_properties(settings)),
+    )
+
+
+def _python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+DJANGO_ENV_NAMES = (
+    "BANK_DB_HOST",
+    "BANK_DB_PORT",
+    "BANK_DB_NAME",
+    "BANK_DB_USER",
+    "BANK_DB_PASSWORD",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_DEBUG",
+)
+
+
+def sor(settings: Settings) -> Process:
+    return Process(
+        name="sor",
+        description="System of record: Django admin and REST API (gunicorn)",
+        command=_python(
+            "-m",
+            "gunicorn",
+            "sor.wsgi:application",
+            f"--bind={settings.host}:{settings.sor_port}",
+            "--workers=2",
+            "--threads=4",
+            "--access-logfile=-",
+            "--capture-output",
+        ),
+        ports={"http": settings.sor_port},
+        ready=HttpReady(f"{settings.sor_url}/admin/login/"),
+        env={"DJANGO_SETTINGS_MODULE": "sor.settings"},
+        env_names=DJANGO_ENV_NAMES,
+    )
+
+
+def soi(settings: Settings) -> Process:
+    return Process(
+        name="soi",
+        description="System of integration: the Faust worker deriving balance events",
+        command=_python(
+            "-m",
+            "faust",
+            "-A",
+            "soi.app",
+            "worker",
+            "--loglevel=info",
+            f"--web-host={settings.host}",
+            f"--web-port={settings.soi_web_port}",
+        ),
+        ports={"web": settings.soi_web_port},
+        ready=HttpReady(f"http://{settings.host}:{settings.soi_web_port}/ready/"),
+        env_names=("BANK_KAFKA_BOOTSTRAP", "BANK_TOPIC_PARTITIONS", "BANK_TOPIC_REPLICATION"),
+    )
+
+
+def soe(settings: Settings) -> Process:
+    return Process(
+        name="soe",
+        description="System of engagement: the live-feed gateway and the customer dashboard",
+        command=_python(
+            "-m",
+            "uvicorn",
+            "soe.app:app",
+            f"--host={settings.host}",
+            f"--port={settings.soe_port}",
+        ),
+        ports={"http": settings.soe_port},
+        ready=HttpReady(f"{settings.soe_url}/ready"),
+        env_names=("BANK_KAFKA_BOOTSTRAP", "BANK_DASHBOARD_ORIGINS", "BANK_SOR_PUBLIC_URL"),
+    )
+
+
+def infrastructure(settings: Settings) -> list[Process]:
+    """Started first, in this order, each once the previous is ready."""
+    return [mariadb(settings), kafka(settings), connect(settings)]
+
+
+def applications(settings: Settings) -> list[Process]:
+    """Started after the connector runs and the database is migrated and seeded."""
+    return [sor(settings), soi(settings), soe(settings)]

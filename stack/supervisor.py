@@ -1,0 +1,265 @@
+"""The stack supervisor: starts every process in order, waits for each to be ready, restarts
+what crashes, and stops everything in reverse order on SIGTERM.
+
+It runs detached (``stack up`` launches it) and reports through ``.bank/run/status.json``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import psutil
+from mirakuru import Executor
+from mirakuru.exceptions import ProcessExitedWithError, TimeoutExpired
+
+from stack import connector, database, processes, status
+from stack.readiness import port_in_use
+from stack.settings import REPO_ROOT, Settings, settings
+
+log = logging.getLogger("stack.supervisor")
+
+RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+
+
+class StartFailed(RuntimeError):
+    pass
+
+
+class ProcessExecutor(Executor):
+    """A mirakuru executor whose after-start check is the process's own readiness check."""
+
+    def __init__(self, process: processes.Process, log_path: str) -> None:
+        self.definition = process
+        self._log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives with the process
+        super().__init__(
+            process.command,
+            cwd=str(REPO_ROOT),
+            timeout=process.start_timeout,
+            sleep=0.2,
+            envvars=process.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def pre_start_check(self) -> bool:
+        return False
+
+    def after_start_check(self) -> bool:
+        return self.definition.ready()
+
+
+def _port_owner(port: int) -> str:
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == port and connection.pid:
+            try:
+                return f"pid {connection.pid} ({psutil.Process(connection.pid).name()})"
+            except psutil.NoSuchProcess:
+                break
+    return "another process"
+
+
+class Supervisor:
+    def __init__(self, config: Settings) -> None:
+        self.settings = config
+        self.os_user = getpass.getuser()
+        self.executors: dict[str, ProcessExecutor] = {}
+        self.stopping = False
+        self.status = status.StackStatus(supervisor_pid=os.getpid())
+        for process in self._all_processes():
+            self.status.components[process.name] = status.Component(
+                name=process.name,
+                description=process.description,
+                ports=process.ports,
+                log=str(self._log_path(process.name)),
+            )
+
+    def _all_processes(self) -> list[processes.Process]:
+        return processes.infrastructure(self.settings) + processes.applications(self.settings)
+
+    def _log_path(self, name: str) -> str:
+        return str(self.settings.path("logs", f"{name}.log"))
+
+    def _publish(self, step: str | None = None) -> None:
+        if step is not None:
+            self.status.step = step
+            log.info("%s", step)
+        status.write(self.settings, self.status)
+
+    def _set_state(self, name: str, state: str, pid: int | None = None) -> None:
+        component = self.status.components[name]
+        component.state, component.pid, component.since = state, pid, time.time()
+        self._publish()
+
+    # -- starting -------------------------------------------------------------------------------
+
+    def start_process(self, process: processes.Process) -> None:
+        for port_name, port in process.ports.items():
+            if port_in_use(self.settings.host, port):
+                raise StartFailed(
+                    f"{process.name}: port {port} ({port_name}) is taken by {_port_owner(port)}; "
+                    f"stop it or set the port's BANK_*_PORT variable"
+                )
+        if process.prepare is not None:
+            process.prepare()
+        executor = ProcessExecutor(process, self._log_path(process.name))
+        self.executors[process.name] = executor
+        self._set_state(process.name, "starting")
+        try:
+            executor.start()
+        except ProcessExitedWithError as error:
+            self._set_state(process.name, "failed")
+            raise StartFailed(
+                f"{process.name} exited during start-up (code {error.exit_code}); "
+                f"see {self._log_path(process.name)}"
+            ) from error
+        except TimeoutExpired as error:
+            self._set_state(process.name, "failed")
+            raise StartFailed(
+                f"{process.name} was not ready after {process.start_timeout:.0f}s "
+                f"({getattr(process.ready, 'describe', lambda: 'readiness check')()}); "
+                f"see {self._log_path(process.name)}"
+            ) from error
+        self._set_state(process.name, "ready", executor.process.pid if executor.process else None)
+
+    def run_task(self, step: str, task: Callable[[], None]) -> None:
+        self._publish(step)
+        task()
+
+    def _manage(self, *args: str) -> None:
+        """Run a Django management command, its output into the system of record's log."""
+        self._run_logged("sor", [sys.executable, "sor/manage.py", *args])
+
+    def _run_logged(self, log_name: str, command: list[str]) -> None:
+        with open(self._log_path(log_name), "a") as log_file:
+            result = subprocess.run(
+                command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, check=False
+            )
+        if result.returncode != 0:
+            raise StartFailed(
+                f"`{' '.join(command[1:])}` failed (exit {result.returncode}); "
+                f"see {self._log_path(log_name)}"
+            )
+
+    def start_all(self) -> None:
+        infrastructure = {p.name: p for p in processes.infrastructure(self.settings)}
+        self._publish("starting MariaDB")
+        self.start_process(infrastructure["mariadb"])
+        self.run_task(
+            "creating the bank database and its users",
+            lambda: database.ensure_accounts(self.settings, self.os_user),
+        )
+        self._publish("starting Kafka (KRaft)")
+        self.start_process(infrastructure["kafka"])
+        self._publish("starting Kafka Connect")
+        self.start_process(infrastructure["connect"])
+
+        def register_connector() -> None:
+            name = connector.register(self.settings)
+            connector.wait_until_running(self.settings, name)
+
+        self.run_task("registering the Debezium connector and waiting for it", register_connector)
+        self.run_task("migrating the database", lambda: self._manage("migrate", "--noinput"))
+        self.run_task("collecting static files", lambda: self._manage("collectstatic", "--noinput"))
+        self.run_task("ensuring the clerk's login", lambda: self._manage("ensure_clerk"))
+        self.run_task(
+            "seeding demo data (populate-db.sh)",
+            lambda: self._run_logged("sor", ["bash", str(REPO_ROOT / "populate-db.sh")]),
+        )
+        for process in processes.applications(self.settings):
+            self._publish(f"starting {process.name}")
+            self.start_process(process)
+
+    # -- watching and stopping ------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Restart a process that died, with backoff, until asked to stop."""
+        definitions = {p.name: p for p in self._all_processes()}
+        while not self.stopping:
+            for name, executor in list(self.executors.items()):
+                if self.stopping or executor.running():
+                    continue
+                component = self.status.components[name]
+                code = executor.process.returncode if executor.process else None
+                log.warning("%s exited (code %s); restarting", name, code)
+                component.restarts += 1
+                self._set_state(name, "restarting")
+                delay = RESTART_BACKOFF_SECONDS[
+                    min(component.restarts - 1, len(RESTART_BACKOFF_SECONDS) - 1)
+                ]
+                time.sleep(delay)
+                try:
+                    self.start_process(definitions[name])
+                except StartFailed as error:
+                    log.error("%s", error)
+            time.sleep(0.5)
+
+    def stop_all(self) -> None:
+        self.stopping = True
+        self.status.phase = "stopping"
+        self._publish("stopping")
+        for name in reversed(list(self.executors)):
+            executor = self.executors[name]
+            log.info("stopping %s", name)
+            try:
+                executor.stop()
+            except Exception:  # a process that already died must not keep the others running
+                log.exception("stopping %s failed; killing it", name)
+                executor.kill()
+            self._set_state(name, "stopped")
+        self.status.phase = "stopped"
+        self._publish("stopped")
+
+    def run(self) -> int:
+        def request_stop(signum: int, _frame: object) -> None:
+            log.info("received signal %s", signum)
+            self.stopping = True
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        try:
+            try:
+                self.start_all()
+            except (StartFailed, connector.ConnectorFailed) as error:
+                self.status.phase, self.status.error = "failed", str(error)
+                self._publish(f"start-up failed: {error}")
+                return 1
+            except Exception as error:
+                log.exception("start-up failed")
+                self.status.phase, self.status.error = "failed", f"{type(error).__name__}: {error}"
+                self._publish("start-up failed")
+                return 1
+            self.status.phase, self.status.ready_at = "ready", time.time()
+            self._publish("ready")
+            self.watch()
+            return 0
+        finally:
+            if self.status.phase == "failed":
+                error = self.status.error
+                self.stop_all()
+                self.status.phase, self.status.error = "failed", error
+                self._publish()
+            else:
+                self.stop_all()
+
+
+def main() -> int:
+    config = settings()
+    config.path("logs").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return Supervisor(config).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

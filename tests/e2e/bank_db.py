@@ -1,0 +1,50 @@
+"""Read-only look-ups in the system of record's database, to pick accounts for a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import MySQLdb
+
+from stack.settings import Settings, env
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    iban: str
+    balance: int
+    currency: str
+
+
+def _connect(config: Settings) -> MySQLdb.Connection:
+    return MySQLdb.connect(
+        host=config.host,
+        port=config.db_port,
+        user=config.db_user,
+        password=env("BANK_DB_PASSWORD"),
+        database=config.db_name,
+    )
+
+
+def open_eur_account(config: Settings, owner_username: str | None = None) -> AccountRow:
+    """An open EUR account (of the given customer's login, when named), least recently changed."""
+    query = (
+        "SELECT a.id, a.iban, a.balance, a.currency FROM account a "
+        "JOIN customer c ON c.id = a.customer_id LEFT JOIN auth_user u ON u.id = c.user_id "
+        "WHERE a.status = 'open' AND a.currency = 'EUR' "
+    )
+    params: tuple = ()
+    if owner_username is not None:
+        query += "AND u.username = %s "
+        params = (owner_username,)
+    query += "ORDER BY a.updated_at LIMIT 1"
+    connection = _connect(config)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    finally:
+        connection.close()
+    assert row, f"no open EUR account{' of ' + owner_username if owner_username else ''} seeded"
+    return AccountRow(*row)

@@ -1,0 +1,64 @@
+"""A websocket client of the gateway's live feed, as the dashboard uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import websockets
+
+from stack.settings import Settings, env
+
+
+def live_token(config: Settings, username: str, password: str) -> str:
+    response = httpx.post(
+        f"{config.sor_url}/api/auth/live-token/",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert response.status_code == 200, f"no live token for {username}: {response.text}"
+    return response.json()["token"]
+
+
+def clerk_token(config: Settings) -> str:
+    return live_token(config, env("DJANGO_SUPERUSER_USERNAME"), env("DJANGO_SUPERUSER_PASSWORD"))
+
+
+class LiveFeed:
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, config: Settings, token: str, accounts: list[str]) -> LiveFeed:
+        connection = await websockets.connect(
+            config.soe_url.replace("http", "ws", 1) + "/ws", origin=config.soe_url
+        )
+        feed = cls(connection)
+        await feed.send({"type": "auth", "token": token})
+        await feed.send({"type": "subscribe", "accounts": accounts})
+        return feed
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def next_matching(self, type_: str, iban: str, timeout: float = 30) -> dict[str, Any]:
+        """The next message of the type about the IBAN; other messages are passed over."""
+
+        async def receive() -> dict[str, Any]:
+            while True:
+                message = json.loads(await self.connection.recv())
+                if message.get("type") == type_ and _mentions(message, iban):
+                    return message
+
+        return await asyncio.wait_for(receive(), timeout)
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+def _mentions(message: dict[str, Any], iban: str) -> bool:
+    if message.get("iban") == iban:
+        return True
+    return any(a.get("iban") == iban for a in message.get("accounts", []))

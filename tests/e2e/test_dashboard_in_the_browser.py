@@ -1,0 +1,68 @@
+"""The customer's dashboard in headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from bank_clerk import BankClerk
+from bank_db import open_eur_account
+from playwright.sync_api import sync_playwright
+
+from stack.settings import REPO_ROOT, env
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these Chromium keeps dialling Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
+
+
+@pytest.fixture
+def browser_page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def test_the_demo_customer_sees_a_clerks_change_without_reloading(running_stack, browser_page):
+    page = browser_page
+    account = open_eur_account(running_stack, owner_username="demo")
+    page.goto(running_stack.soe_url + "/")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", env("BANK_DEMO_PASSWORD"))
+    page.keyboard.press("Enter")
+    balance = page.locator(f'[data-iban="{account.iban}"][data-balance]')
+    balance.wait_for(timeout=30_000)
+    assert int(balance.get_attribute("data-balance")) == account.balance
+
+    new_balance = account.balance + secrets.randbelow(9_000) + 1_000
+    clerk = BankClerk(running_stack.sor_url)
+    clerk.sign_in()
+    response = clerk.change_balance(account.id, f"{new_balance / 100:.2f}", "e2e: salary")
+    assert response.status_code == 302, f"admin refused the change: {response.text[:800]}"
+
+    page.wait_for_function(
+        '([iban, expected]) => document.querySelector(`[data-iban="${iban}"][data-balance]`)'
+        "?.getAttribute('data-balance') === String(expected)",
+        arg=[account.iban, new_balance],
+        timeout=30_000,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-after-clerk-change.png"), full_page=True)
