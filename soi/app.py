@@ -41,7 +41,7 @@ dead_letters = app.topic(topics.DEAD_LETTERS, key_serializer="raw", value_serial
 # Per account: last source position seen, sequence and balance. Changelog-backed, so a restarted
 # or rebalanced worker resumes exactly where the previous owner of the partition stopped.
 account_progress = app.Table(
-    "account-progress", default=None, partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
+    "account-progress", partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
 )
 
 
@@ -83,9 +83,14 @@ async def derive_balances(stream: faust.StreamT) -> None:
             if change is None:
                 continue  # a tombstone after a delete; the delete itself was handled
             account_key = str(change.row.get("id"))
-            outcome = derive(change, Progress.from_json(account_progress[account_key]), _now_ms())
+            progress = Progress.from_json(account_progress.get(account_key))
+            outcome = derive(change, progress, _now_ms())
         except ContractViolation as violation:
             await send_to_dead_letters(event, str(violation))
+            continue
+        except Exception as error:  # a bug must not stop every other account's events
+            log.exception("deriving from %s@%s failed", event.message.topic, event.message.offset)
+            await send_to_dead_letters(event, f"unexpected {type(error).__name__}: {error}")
             continue
         if outcome is None:
             continue

@@ -255,6 +255,7 @@ def soi(settings: Settings) -> Process:
             "soi.app",
             "worker",
             "--loglevel=info",
+            f"--web-bind={settings.host}",
             f"--web-host={settings.host}",
             f"--web-port={settings.soi_web_port}",
         ),

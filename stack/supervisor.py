@@ -170,6 +170,10 @@ class Supervisor:
         self.run_task("collecting static files", lambda: self._manage("collectstatic", "--noinput"))
         self.run_task("ensuring the clerk's login", lambda: self._manage("ensure_clerk"))
         self.run_task(
+            "ensuring the live-feed signing keys",
+            lambda: self._manage("ensure_live_token_keys"),
+        )
+        self.run_task(
             "seeding demo data (populate-db.sh)",
             lambda: self._run_logged("sor", ["bash", str(REPO_ROOT / "populate-db.sh")]),
         )
@@ -258,6 +262,7 @@ def main() -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return Supervisor(config).run()
 
 

@@ -49,16 +49,10 @@ class LiveFeed:
         async def receive() -> dict[str, Any]:
             while True:
                 message = json.loads(await self.connection.recv())
-                if message.get("type") == type_ and _mentions(message, iban):
+                if message.get("type") == type_ and message.get("iban") == iban:
                     return message
 
         return await asyncio.wait_for(receive(), timeout)
 
     async def close(self) -> None:
         await self.connection.close()
-
-
-def _mentions(message: dict[str, Any], iban: str) -> bool:
-    if message.get("iban") == iban:
-        return True
-    return any(a.get("iban") == iban for a in message.get("accounts", []))
