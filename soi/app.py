@@ -8,7 +8,8 @@ import time
 import faust
 
 from events import codec, topics
-from soi.accounts import Progress, derive
+from soi.accounts import AccountMemory, Outcome, on_account_change, on_ledger_entry
+from soi.alerts import Thresholds
 from soi.cdc import ContractViolation, parse_envelope
 from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS
 from soi.topics import ensure_topics
@@ -24,25 +25,21 @@ app = faust.App(
     producer_linger_ms=0,
     producer_acks=-1,
     stream_wait_empty=False,
-    web_host="127.0.0.1",
 )
 
-account_changes = app.topic(
-    topics.CDC_ACCOUNTS,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-)
+money_changes = app.topic(topics.CDC_MONEY, key_serializer="raw", value_serializer="raw")
 balance_changed = app.topic(topics.BALANCE_CHANGED, key_serializer="raw", value_serializer="raw")
 balances = app.topic(topics.BALANCES, key_serializer="raw", value_serializer="raw")
+alerts = app.topic(topics.ALERTS, key_serializer="raw", value_serializer="raw")
 dead_letters = app.topic(topics.DEAD_LETTERS, key_serializer="raw", value_serializer="raw")
 
-# Per account: last source position seen, sequence and balance. Changelog-backed, so a restarted
-# or rebalanced worker resumes exactly where the previous owner of the partition stopped.
-account_progress = app.Table(
-    "account-progress", partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
+# Per account: last position seen, sequence, balance and ledger entries awaiting their update.
+# Changelog-backed, so a restarted or rebalanced worker resumes exactly where the previous owner
+# of the partition stopped.
+account_memory = app.Table(
+    "account-memory", partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
 )
+thresholds = Thresholds.from_environment()
 
 
 @app.on_worker_init.connect
@@ -74,17 +71,45 @@ async def send_to_dead_letters(event: faust.EventT, reason: str) -> None:
     await dead_letters.send(key=message.key, value=record)
 
 
-@app.agent(account_changes, concurrency=1)
+async def publish(outcome: Outcome) -> None:
+    """Events first, memory last: a crash in between replays the record, never skips it."""
+    if outcome.balance_changed is not None:
+        await balance_changed.send(
+            key=outcome.balance_changed["iban"].encode(),
+            value=codec.encode("balance_changed", outcome.balance_changed),
+        )
+    if outcome.account_balance is not None:
+        await balances.send(
+            key=outcome.account_balance["iban"].encode(),
+            value=codec.encode("account_balance", outcome.account_balance),
+        )
+    elif outcome.delete_iban is not None:
+        await balances.send(key=outcome.delete_iban.encode(), value=None)
+    for alert in outcome.alerts:
+        await alerts.send(
+            key=str(alert["customer_id"]).encode(), value=codec.encode("alert", alert)
+        )
+
+
+@app.agent(money_changes, concurrency=1)
 async def derive_balances(stream: faust.StreamT) -> None:
-    """Account CDC records -> bank.balance-changed and bank.balances, keyed by IBAN."""
+    """Account rows and ledger entries -> bank.balance-changed, bank.balances, bank.alerts."""
     async for event in stream.events():
         try:
             change = parse_envelope(event.value)
             if change is None:
                 continue  # a tombstone after a delete; the delete itself was handled
-            account_key = str(change.row.get("id"))
-            progress = Progress.from_json(account_progress.get(account_key))
-            outcome = derive(change, progress, _now_ms())
+            if change.table == "ledger_entry":
+                key = str(change.row.get("account_id"))
+                memory = on_ledger_entry(change, AccountMemory.from_json(account_memory.get(key)))
+                if memory is not None:
+                    account_memory[key] = memory.to_json()
+                continue
+            if change.table != "account":
+                raise ContractViolation(f"unexpected table {change.table!r} in the money stream")
+            key = str(change.row.get("id"))
+            memory = AccountMemory.from_json(account_memory.get(key))
+            outcome = on_account_change(change, memory, _now_ms(), thresholds)
         except ContractViolation as violation:
             await send_to_dead_letters(event, str(violation))
             continue
@@ -94,19 +119,8 @@ async def derive_balances(stream: faust.StreamT) -> None:
             continue
         if outcome is None:
             continue
-        if outcome.balance_changed is not None:
-            iban = outcome.balance_changed["iban"].encode()
-            await balance_changed.send(
-                key=iban, value=codec.encode("balance_changed", outcome.balance_changed)
-            )
-        if outcome.account_balance is not None:
-            await balances.send(
-                key=outcome.account_balance["iban"].encode(),
-                value=codec.encode("account_balance", outcome.account_balance),
-            )
-        elif outcome.delete_iban is not None:
-            await balances.send(key=outcome.delete_iban.encode(), value=None)
-        account_progress[account_key] = outcome.progress.to_json()
+        await publish(outcome)
+        account_memory[key] = outcome.memory.to_json()
 
 
 @app.page("/ready/")

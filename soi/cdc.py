@@ -29,6 +29,7 @@ class Change:
     """One row change: op is c (insert), u (update), d (delete) or r (snapshot read)."""
 
     op: str
+    table: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     position: SourcePosition
@@ -78,6 +79,7 @@ def parse_envelope(raw: bytes | None) -> Change | None:
         raise ContractViolation(f"source position unreadable: {error!r}") from None
     return Change(
         op=op,
+        table=str(source.get("table") or ""),
         before=before,
         after=after,
         position=position,

@@ -16,8 +16,7 @@ WEEK_MS = 7 * 24 * 3600 * 1000
 
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     # CDC topics: created here too so they exist (co-partitioned, 6 ways) before the first change.
-    topics.CDC_ACCOUNTS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
-    topics.CDC_LEDGER: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    topics.CDC_MONEY: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     topics.CDC_CUSTOMERS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     topics.BALANCE_CHANGED: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     topics.BALANCES: {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},

@@ -32,6 +32,8 @@ def envelope(
     pos: int = 3774,
     row: int = 0,
     file: str = "bank-bin.000002",
+    table: str = "account",
+    gtid: str = "0-1-34",
 ) -> bytes:
     return json.dumps(
         {
@@ -44,9 +46,9 @@ def envelope(
                 "ts_ms": 1795459807000,
                 "snapshot": "true" if op == "r" else "false",
                 "db": "bank",
-                "table": "account",
+                "table": table,
                 "server_id": 1,
-                "gtid": "0-1-34",
+                "gtid": gtid,
                 "file": file,
                 "pos": pos,
                 "row": row,
@@ -56,6 +58,24 @@ def envelope(
             "ts_ms": 1795459807997,
         }
     ).encode()
+
+
+def ledger_entry(amount: int, balance_after: int, **overrides: Any) -> dict[str, Any]:
+    row = {
+        "id": 236,
+        "account_id": 7,
+        "amount": amount,
+        "balance_after": balance_after,
+        "kind": "deposit",
+        "reason": "cash at the counter",
+        "created_by_username": "clerk",
+        "transfer_id": None,
+        "idempotency_key": None,
+        "created_at": 1795459807100,
+        "created_by_id": 1,
+    }
+    row.update(overrides)
+    return row
 
 
 def fixture(name: str) -> bytes:

@@ -1,47 +1,58 @@
-import pytest
-from soi_envelopes import account, envelope
+import json
 
-from soi.accounts import Progress, derive
+import pytest
+from soi_envelopes import account, envelope, fixture, ledger_entry
+
+from soi.accounts import AccountMemory, on_account_change, on_ledger_entry
+from soi.alerts import Thresholds
 from soi.cdc import ContractViolation, SourcePosition, parse_envelope
 
 pytestmark = pytest.mark.unit
 
 NOW = 1795459808000
+THRESHOLDS = Thresholds(low_balance=10_000, large_movement=500_000)
 
 
-def derive_raw(raw: bytes, progress: Progress | None = None):
-    return derive(parse_envelope(raw), progress, NOW)
+def change(raw: bytes, memory: AccountMemory | None = None):
+    return on_account_change(parse_envelope(raw), memory or AccountMemory(), NOW, THRESHOLDS)
+
+
+def remember(raw: bytes, memory: AccountMemory | None = None) -> AccountMemory:
+    return on_ledger_entry(parse_envelope(raw), memory or AccountMemory())
 
 
 def test_an_update_that_changes_the_balance_is_one_event_with_old_new_and_delta():
-    outcome = derive_raw(envelope("u", account(1000), account(1500)))
+    outcome = change(envelope("u", account(100_000), account(150_000)))
     event = outcome.balance_changed
-    assert (event["old_balance"], event["new_balance"], event["delta"]) == (1000, 1500, 500)
+    assert (event["old_balance"], event["new_balance"], event["delta"]) == (
+        100_000,
+        150_000,
+        50_000,
+    )
     assert event["iban"] == "NL91ABNA0417164300"
     assert event["sequence"] == 1
     assert event["event_id"] == "sor:bank-bin.000002:3774:0"
     assert event["committed_at"] == 1795459807123  # the row's updated_at, millisecond precise
-    assert event["ledger_match"] == "none"
-    assert outcome.account_balance["balance"] == 1500
+    assert outcome.account_balance["balance"] == 150_000
     assert outcome.account_balance["sequence"] == 1
 
 
 def test_sequence_rises_by_exactly_one_per_change():
-    first = derive_raw(envelope("u", account(1000), account(1500), pos=100))
-    second = derive_raw(envelope("u", account(1500), account(900), pos=200), first.progress)
+    first = change(envelope("u", account(100_000), account(150_000), pos=100))
+    second = change(envelope("u", account(150_000), account(90_000), pos=200), first.memory)
     assert second.balance_changed["sequence"] == 2
-    assert second.balance_changed["delta"] == -600
+    assert second.balance_changed["delta"] == -60_000
 
 
 def test_a_replayed_record_produces_nothing():
-    raw = envelope("u", account(1000), account(1500), pos=100)
-    first = derive_raw(raw)
-    assert derive_raw(raw, first.progress) is None
+    raw = envelope("u", account(100_000), account(150_000), pos=100)
+    first = change(raw)
+    assert change(raw, first.memory) is None
 
 
 def test_an_older_record_arriving_late_is_skipped():
-    newer = derive_raw(envelope("u", account(1500), account(900), pos=200))
-    assert derive_raw(envelope("u", account(1000), account(1500), pos=100), newer.progress) is None
+    newer = change(envelope("u", account(150_000), account(90_000), pos=200))
+    assert change(envelope("u", account(100_000), account(150_000), pos=100), newer.memory) is None
 
 
 def test_positions_order_across_binlog_files():
@@ -49,35 +60,34 @@ def test_positions_order_across_binlog_files():
 
 
 def test_an_update_without_balance_change_updates_state_but_is_no_event():
-    outcome = derive_raw(envelope("u", account(1000), account(1000, status="frozen")))
+    outcome = change(envelope("u", account(100_000), account(100_000, status="open", version=2)))
     assert outcome.balance_changed is None
-    assert outcome.account_balance["status"] == "frozen"
     assert outcome.account_balance["sequence"] == 0
 
 
 def test_a_first_snapshot_read_is_a_baseline_not_a_change():
-    outcome = derive_raw(envelope("r", None, account(1000)))
+    outcome = change(envelope("r", None, account(100_000)))
     assert outcome.balance_changed is None
-    assert outcome.account_balance["balance"] == 1000
-    assert outcome.progress.sequence == 0
+    assert outcome.account_balance["balance"] == 100_000
+    assert outcome.memory.sequence == 0
 
 
 def test_a_re_snapshot_with_a_different_balance_reports_the_missed_change():
-    baseline = derive_raw(envelope("r", None, account(1000), pos=100))
-    outcome = derive_raw(envelope("r", None, account(1200), pos=900), baseline.progress)
-    assert outcome.balance_changed["old_balance"] == 1000
-    assert outcome.balance_changed["new_balance"] == 1200
+    baseline = change(envelope("r", None, account(100_000), pos=100))
+    outcome = change(envelope("r", None, account(120_000), pos=900), baseline.memory)
+    assert outcome.balance_changed["old_balance"] == 100_000
+    assert outcome.balance_changed["new_balance"] == 120_000
     assert outcome.balance_changed["sequence"] == 1
 
 
-def test_a_new_account_with_an_opening_balance_is_its_first_change():
-    outcome = derive_raw(envelope("c", None, account(2500)))
-    assert outcome.balance_changed["old_balance"] == 0
-    assert outcome.balance_changed["sequence"] == 1
+def test_a_new_account_opened_empty_is_state_but_no_event():
+    outcome = change(fixture("account_insert.json"))
+    assert outcome.balance_changed is None
+    assert outcome.account_balance["balance"] == 0
 
 
 def test_a_delete_removes_the_account_from_the_latest_balances():
-    outcome = derive_raw(envelope("d", account(0), None))
+    outcome = change(envelope("d", account(0), None))
     assert outcome.delete_iban == "NL91ABNA0417164300"
     assert outcome.account_balance is None
     assert outcome.balance_changed is None
@@ -85,6 +95,76 @@ def test_a_delete_removes_the_account_from_the_latest_balances():
 
 def test_a_tombstone_is_recognised_and_not_an_error():
     assert parse_envelope(None) is None
+
+
+def test_the_ledger_entry_of_the_same_transaction_names_kind_reason_and_clerk():
+    """Captured from the running stack: a clerk's deposit, ledger entry first, then the update."""
+    memory = remember(fixture("ledger_entry_deposit.json"))
+    outcome = change(fixture("account_update_deposit.json"), memory)
+    event = outcome.balance_changed
+    entry = json.loads(fixture("ledger_entry_deposit.json"))["after"]
+    assert event["ledger_match"] == "matched"
+    assert (event["kind"], event["reason"], event["clerk"]) == ("deposit", entry["reason"], "clerk")
+    assert event["ledger_entry_id"] == entry["id"]
+    assert outcome.memory.waiting == ()
+
+
+def test_a_change_without_a_ledger_entry_says_so_rather_than_inventing_one():
+    event = change(fixture("account_update_deposit.json")).balance_changed
+    assert event["ledger_match"] == "none"
+    assert event["kind"] is event["reason"] is event["clerk"] is None
+
+
+def test_a_ledger_entry_of_another_transaction_does_not_match():
+    memory = remember(
+        envelope(
+            "c", None, ledger_entry(50_000, 150_000), pos=90, gtid="0-1-9", table="ledger_entry"
+        )
+    )
+    outcome = change(envelope("u", account(100_000), account(150_000), pos=100), memory)
+    assert outcome.balance_changed["ledger_match"] == "none"
+
+
+def test_a_replayed_ledger_entry_is_not_kept_waiting():
+    entry = envelope("c", None, ledger_entry(50_000, 150_000), pos=3700, table="ledger_entry")
+    memory = remember(entry)
+    outcome = change(envelope("u", account(100_000), account(150_000), pos=3774), memory)
+    assert on_ledger_entry(parse_envelope(entry), outcome.memory) is None
+
+
+def test_memory_survives_its_changelog_round_trip():
+    memory = remember(fixture("ledger_entry_deposit.json"))
+    assert AccountMemory.from_json(json.loads(json.dumps(memory.to_json()))) == memory
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kinds"),
+    [
+        (20_000, 5_000, ["low_balance"]),
+        (5_000, 4_000, []),  # already low: no second alert
+        (5_000, -100, ["overdraft_entered"]),
+        (-100, -200, []),
+        (100_000, 700_000, ["large_movement"]),
+        (700_000, 5_000, ["low_balance", "large_movement"]),
+    ],
+)
+def test_alerts_fire_when_a_line_is_crossed(old, new, kinds):
+    outcome = change(envelope("u", account(old), account(new)))
+    assert [a["kind"] for a in outcome.alerts] == kinds
+    for alert in outcome.alerts:
+        assert alert["customer_id"] == 3
+        assert alert["alert_id"] == f"sor:bank-bin.000002:3774:0:{alert['kind']}"
+
+
+def test_an_accounts_own_low_balance_threshold_wins():
+    outcome = change(envelope("u", account(60_000), account(40_000, low_balance_threshold=50_000)))
+    assert [(a["kind"], a["threshold"]) for a in outcome.alerts] == [("low_balance", 50_000)]
+
+
+def test_freezing_an_account_alerts_its_customer():
+    outcome = change(envelope("u", account(1_000), account(1_000, status="frozen")))
+    assert [a["kind"] for a in outcome.alerts] == ["account_frozen"]
+    assert outcome.account_balance["status"] == "frozen"
 
 
 @pytest.mark.parametrize(
@@ -103,7 +183,7 @@ def test_malformed_records_are_contract_violations(raw, reason):
 
 def test_a_balance_that_is_not_integer_minor_units_is_a_contract_violation():
     with pytest.raises(ContractViolation, match="minor units"):
-        derive_raw(envelope("u", account(1000), account("15.00")))
+        change(envelope("u", account(1000), account("15.00")))
 
 
 def test_an_envelope_with_a_schema_block_is_refused_with_the_setting_to_change():
