@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -25,6 +26,9 @@ app = faust.App(
     producer_linger_ms=0,
     producer_acks=-1,
     stream_wait_empty=False,
+    # A worker killed hard is noticed in seconds, not the default minute, and its partitions move.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.0,
 )
 
 money_changes = app.topic(topics.CDC_MONEY, key_serializer="raw", value_serializer="raw")
@@ -36,9 +40,9 @@ dead_letters = app.topic(topics.DEAD_LETTERS, key_serializer="raw", value_serial
 # Per account: last position seen, sequence, balance and ledger entries awaiting their update.
 # Changelog-backed, so a restarted or rebalanced worker resumes exactly where the previous owner
 # of the partition stopped.
-account_memory = app.Table(
-    "account-memory", partitions=TOPIC_PARTITIONS, key_type=str, value_type=dict
-)
+# No value_type: JSON dicts as they are. With value_type=dict Faust cannot rebuild the table
+# from its changelog (it calls value_type.from_data on recovery).
+account_memory = app.Table("account-memory", partitions=TOPIC_PARTITIONS, key_type=str)
 thresholds = Thresholds.from_environment()
 
 
@@ -72,23 +76,33 @@ async def send_to_dead_letters(event: faust.EventT, reason: str) -> None:
 
 
 async def publish(outcome: Outcome) -> None:
-    """Events first, memory last: a crash in between replays the record, never skips it."""
+    """Send the outcome's records and wait until Kafka has them all.
+
+    The account's memory is written only after this returns, so a crash in between replays the
+    record (same event id and sequence: a repeat consumers drop) and never skips it.
+    """
+    deliveries = []
     if outcome.balance_changed is not None:
-        await balance_changed.send(
-            key=outcome.balance_changed["iban"].encode(),
-            value=codec.encode("balance_changed", outcome.balance_changed),
+        deliveries.append(
+            await balance_changed.send(
+                key=outcome.balance_changed["iban"].encode(),
+                value=codec.encode("balance_changed", outcome.balance_changed),
+            )
         )
     if outcome.account_balance is not None:
-        await balances.send(
-            key=outcome.account_balance["iban"].encode(),
-            value=codec.encode("account_balance", outcome.account_balance),
+        state = codec.encode("account_balance", outcome.account_balance)
+        deliveries.append(
+            await balances.send(key=outcome.account_balance["iban"].encode(), value=state)
         )
     elif outcome.delete_iban is not None:
-        await balances.send(key=outcome.delete_iban.encode(), value=None)
+        deliveries.append(await balances.send(key=outcome.delete_iban.encode(), value=None))
     for alert in outcome.alerts:
-        await alerts.send(
-            key=str(alert["customer_id"]).encode(), value=codec.encode("alert", alert)
+        deliveries.append(
+            await alerts.send(
+                key=str(alert["customer_id"]).encode(), value=codec.encode("alert", alert)
+            )
         )
+    await asyncio.gather(*deliveries)
 
 
 @app.agent(money_changes, concurrency=1)

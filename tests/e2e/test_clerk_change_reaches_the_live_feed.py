@@ -7,9 +7,10 @@ import asyncio
 import secrets
 
 import pytest
-from bank_clerk import BankClerk
-from bank_db import open_eur_account
-from live_feed import LiveFeed, clerk_token
+
+from tests.support.bank_clerk import BankClerk
+from tests.support.bank_db import open_eur_account
+from tests.support.live_feed import LiveFeed, clerk_token
 
 pytestmark = pytest.mark.e2e
 

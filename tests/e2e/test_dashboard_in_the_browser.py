@@ -6,11 +6,11 @@ import secrets
 from pathlib import Path
 
 import pytest
-from bank_clerk import BankClerk
-from bank_db import open_eur_account
 from playwright.sync_api import sync_playwright
 
 from stack.settings import REPO_ROOT, env
+from tests.support.bank_clerk import BankClerk
+from tests.support.bank_db import open_eur_account
 
 pytestmark = pytest.mark.e2e
 

@@ -48,3 +48,31 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
         connection.close()
     assert row, f"no open EUR account{' of ' + owner_username if owner_username else ''} seeded"
     return AccountRow(*row)
+
+
+def open_accounts(config: Settings, count: int) -> list[AccountRow]:
+    """`count` open accounts, spread over customers."""
+    connection = _connect(config)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT id, iban, balance, currency FROM account WHERE status = 'open' "
+            "ORDER BY id LIMIT %s",
+            (count,),
+        )
+        rows = [AccountRow(*row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    assert len(rows) == count, f"only {len(rows)} open accounts seeded, {count} wanted"
+    return rows
+
+
+def balances(config: Settings) -> dict[str, int]:
+    """Every account's balance in the system of record, by IBAN."""
+    connection = _connect(config)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT iban, balance FROM account")
+        return dict(cursor.fetchall())
+    finally:
+        connection.close()

@@ -1,0 +1,118 @@
+"""The gateway's wiring: settings, the one feed, the hub, the routes and the dashboard.
+
+Started as ``uvicorn soe.app:app``; the lifespan owns the Kafka feed from start-up to shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from soe import session
+from soe.accounts import AccountBook
+from soe.auth import PublicKeyMissing, TokenVerifier
+from soe.config import GatewayConfig, load_config
+from soe.connections import Hub
+from soe.feed import Feed
+from soe.protocol import CloseCode
+
+log = logging.getLogger("soe")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    config: GatewayConfig
+    hub: Hub
+    feed: Feed
+    verifier: TokenVerifier
+
+
+def create_app(config: GatewayConfig | None = None) -> FastAPI:
+    config = config or load_config()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        book = AccountBook(config.history_per_account)
+        hub = Hub(book, config.snapshot_history)
+        verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
+        try:
+            verifier.public_key()
+        except PublicKeyMissing as missing:
+            log.warning("%s; every sign-in fails until it is there", missing)
+        feed = Feed(config, book, hub)
+        app.state.gateway = Gateway(config, hub, feed, verifier)
+        feed_task = asyncio.create_task(feed.run(), name="kafka-feed")
+        try:
+            yield
+        finally:
+            hub.close_all(CloseCode.GOING_AWAY, "the gateway is shutting down")
+            feed_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed_task
+
+    app = FastAPI(title="Live bank gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/ready")
+    async def ready(request: Request) -> JSONResponse:
+        feed: Feed = request.app.state.gateway.feed
+        return JSONResponse(feed.status(), status_code=200 if feed.ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/config.json")
+    async def dashboard_config() -> dict[str, str]:
+        return {
+            "sor_url": config.sor_public_url,
+            "token_url": f"{config.sor_public_url}/api/auth/live-token/",
+            "feed_path": "/ws",
+        }
+
+    @app.websocket("/ws")
+    async def live_feed(websocket: WebSocket) -> None:
+        gateway: Gateway = websocket.app.state.gateway
+        await session.serve(
+            websocket,
+            config=gateway.config,
+            hub=gateway.hub,
+            verifier=gateway.verifier,
+            is_ready=lambda: gateway.feed.ready,
+        )
+
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+    return app
+
+
+class DropWebsocketQueryString:
+    """The feed takes no query parameters; a token a client put there by mistake is dropped
+    before the server's access log (which reads this same scope) can write it down."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope["query_string"] = b""
+        await self.app(scope, receive, send)
+
+
+app = DropWebsocketQueryString(create_app())

@@ -1,0 +1,63 @@
+"""The gateway's settings: a few environment variables with loopback defaults.
+
+Shared names (Kafka bootstrap, ports, the state folder) come from ``stack.settings`` so every
+process of the bank agrees; the names below are the gateway's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack.settings import ConfigurationError, env, env_int, settings
+
+DEFAULT_ORIGINS = "http://127.0.0.1:8001,http://localhost:8001"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    kafka_bootstrap: str
+    # PEM text of the Ed25519 public key, or None to read public_key_file when first needed.
+    public_key_pem: str | None
+    public_key_file: Path
+    dashboard_origins: frozenset[str]
+    sor_public_url: str
+    history_per_account: int
+    history_load_per_partition: int
+    snapshot_history: int
+    send_queue_size: int
+    max_message_bytes: int
+    heartbeat_seconds: float
+    idle_timeout_seconds: float
+    auth_timeout_seconds: float
+    retry_seconds: float
+
+
+def _at_least(name: str, default: int, minimum: int = 1) -> int:
+    value = env_int(name, default)
+    if value < minimum:
+        raise ConfigurationError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def load_config() -> GatewayConfig:
+    stack = settings()
+    origins = env("BANK_DASHBOARD_ORIGINS", DEFAULT_ORIGINS)
+    heartbeat = _at_least("BANK_SOE_HEARTBEAT_SECONDS", 15)
+    return GatewayConfig(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        public_key_pem=env("BANK_LIVE_TOKEN_PUBLIC_KEY", "") or None,
+        public_key_file=stack.path("keys", "live-token-ed25519.pub.pem"),
+        dashboard_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+        sor_public_url=env("BANK_SOR_PUBLIC_URL", stack.sor_url).rstrip("/"),
+        history_per_account=_at_least("BANK_SOE_HISTORY_PER_ACCOUNT", 100),
+        history_load_per_partition=_at_least("BANK_SOE_HISTORY_LOAD_PER_PARTITION", 10_000),
+        snapshot_history=_at_least("BANK_SOE_SNAPSHOT_HISTORY", 20),
+        # The feed hands writers the loop every 32 records; a smaller queue would drop fast readers.
+        send_queue_size=_at_least("BANK_SOE_SEND_QUEUE", 256, minimum=64),
+        max_message_bytes=_at_least("BANK_SOE_MAX_MESSAGE_BYTES", 4096),
+        heartbeat_seconds=heartbeat,
+        idle_timeout_seconds=_at_least("BANK_SOE_IDLE_TIMEOUT_SECONDS", 3 * heartbeat),
+        auth_timeout_seconds=_at_least("BANK_SOE_AUTH_TIMEOUT_SECONDS", 10),
+        retry_seconds=_at_least("BANK_SOE_KAFKA_RETRY_SECONDS", 2),
+    )

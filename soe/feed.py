@@ -1,0 +1,237 @@
+"""The gateway's one Kafka consumer: rebuilds the accounts at start, then follows every change.
+
+No consumer group: the consumer is assigned every partition of the topics it reads, because the
+gateway must see every event, and its position lives only in memory (a restarted gateway rebuilds
+from the compacted ``bank.balances`` and the tail of ``bank.balance-changed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from events import codec, topics
+from soe import metrics
+from soe.accounts import AccountBook
+from soe.config import GatewayConfig
+from soe.connections import Hub
+
+log = logging.getLogger(__name__)
+
+REQUIRED_TOPICS = (topics.BALANCES, topics.BALANCE_CHANGED)
+EXPECTED_TYPE = {
+    topics.BALANCES: "account_balance",
+    topics.BALANCE_CHANGED: "balance_changed",
+    topics.ALERTS: "alert",
+}
+METADATA_REFRESH_SECONDS = 10.0
+LAG_REFRESH_SECONDS = 2.0
+YIELD_EVERY = 32
+
+
+@dataclass
+class CatchUp:
+    """End offsets captured when the topics were first assigned; ready once all are reached."""
+
+    targets: dict[TopicPartition, int] = field(default_factory=dict)
+    done: bool = False
+
+    def behind(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        return {
+            tp: end - positions.get(tp, 0)
+            for tp, end in self.targets.items()
+            if positions.get(tp, 0) < end
+        }
+
+
+class Feed:
+    def __init__(self, config: GatewayConfig, book: AccountBook, hub: Hub) -> None:
+        self._config = config
+        self._book = book
+        self._hub = hub
+        # Next offset to read per partition; survives a reconnect, so nothing is read twice.
+        self._positions: dict[TopicPartition, int] = {}
+        self._catch_up = CatchUp()
+        self._state = "starting"
+
+    @property
+    def ready(self) -> bool:
+        return self._catch_up.done
+
+    def status(self) -> dict[str, object]:
+        behind = self._catch_up.behind(self._positions)
+        return {
+            "ready": self.ready,
+            "state": self._state,
+            "accounts": len(self._book),
+            "connections": len(self._hub),
+            "behind": {f"{tp.topic}[{tp.partition}]": n for tp, n in sorted(behind.items())},
+        }
+
+    async def run(self) -> None:
+        """Consume until cancelled; any Kafka failure is logged and retried, never fatal."""
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._config.kafka_bootstrap,
+                client_id="soe-gateway",
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            try:
+                await consumer.start()
+                metrics.KAFKA_CONSUMERS.set(1)
+                await self._consume(consumer)
+            except KafkaError as error:
+                self._state = f"Kafka unavailable: {error}"
+                log.warning(
+                    "Kafka at %s (BANK_KAFKA_BOOTSTRAP): %s; retrying in %s s",
+                    self._config.kafka_bootstrap,
+                    error,
+                    self._config.retry_seconds,
+                )
+            except Exception:
+                self._state = "feed failed; restarting"
+                log.exception("the Kafka feed failed; restarting it")
+            finally:
+                await consumer.stop()
+                metrics.KAFKA_CONSUMERS.set(0)
+            await asyncio.sleep(self._config.retry_seconds)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        assigned = await self._wait_for_topics(consumer)
+        await self._assign(consumer, assigned)
+        next_metadata = time.monotonic() + METADATA_REFRESH_SECONDS
+        next_lag = 0.0
+        while True:
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batch.items():
+                for index, record in enumerate(records, 1):
+                    self._handle(tp.topic, record)
+                    if index % YIELD_EVERY == 0:
+                        # Let the writers drain, so a burst never fills a reading client's queue.
+                        await asyncio.sleep(0)
+                if records:
+                    self._positions[tp] = records[-1].offset + 1
+            if not self._catch_up.done:
+                await self._check_caught_up(consumer, assigned)
+            now = time.monotonic()
+            if now >= next_lag:
+                self._report_lag(consumer, assigned)
+                next_lag = now + LAG_REFRESH_SECONDS
+            if now >= next_metadata:
+                current = await self._partitions(consumer)
+                if current != assigned:
+                    log.info("partitions changed: now reading %s", _describe(current))
+                    assigned = current
+                    await self._assign(consumer, assigned)
+                next_metadata = now + METADATA_REFRESH_SECONDS
+
+    async def _wait_for_topics(self, consumer: AIOKafkaConsumer) -> set[TopicPartition]:
+        while True:
+            assigned = await self._partitions(consumer)
+            missing = [t for t in REQUIRED_TOPICS if not any(tp.topic == t for tp in assigned)]
+            if not missing:
+                return assigned
+            self._state = f"waiting for topics {', '.join(missing)}"
+            log.warning(
+                "topics %s do not exist yet (the Faust worker creates them); not ready, "
+                "checking again in %s s",
+                ", ".join(missing),
+                self._config.retry_seconds,
+            )
+            await asyncio.sleep(self._config.retry_seconds)
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[TopicPartition]:
+        # The consumer's own metadata request: no second client, and no topic is auto-created.
+        cluster = await consumer._client.fetch_all_metadata()
+        return {
+            TopicPartition(topic, partition)
+            for topic in EXPECTED_TYPE
+            for partition in cluster.partitions_for_topic(topic) or ()
+        }
+
+    async def _assign(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
+        consumer.assign(sorted(assigned))
+        new = [tp for tp in assigned if tp not in self._positions]
+        beginning = await consumer.beginning_offsets(new) if new else {}
+        end = await consumer.end_offsets(new) if new else {}
+        first_assignment = not self._catch_up.targets
+        for tp in new:
+            self._positions[tp] = self._start_offset(tp, beginning[tp], end[tp], first_assignment)
+            if tp.topic in REQUIRED_TOPICS and first_assignment:
+                self._catch_up.targets[tp] = end[tp]
+        for tp in assigned:
+            consumer.seek(tp, self._positions[tp])
+        self._state = "catching up" if not self._catch_up.done else "following"
+        log.info("reading %s", _describe(assigned))
+
+    def _start_offset(self, tp: TopicPartition, first: int, end: int, at_start: bool) -> int:
+        if tp.topic == topics.BALANCE_CHANGED and at_start:
+            return max(first, end - self._config.history_load_per_partition)
+        if tp.topic == topics.ALERTS and at_start:
+            return end  # alerts are notifications of now, not history
+        return first  # bank.balances always, and partitions that appeared after start in full
+
+    async def _check_caught_up(
+        self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
+    ) -> None:
+        for tp in self._catch_up.targets:
+            if tp in assigned:
+                self._positions[tp] = max(self._positions[tp], await consumer.position(tp))
+        if not self._catch_up.behind(self._positions):
+            self._catch_up.done = True
+            self._state = "following"
+            metrics.READY.set(1)
+            log.info("caught up: %d accounts in memory; the gateway is ready", len(self._book))
+
+    def _report_lag(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
+        lag: dict[str, int] = dict.fromkeys(EXPECTED_TYPE, 0)
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag[tp.topic] += max(0, highwater - self._positions.get(tp, 0))
+        for topic, value in lag.items():
+            metrics.CONSUMER_LAG.labels(topic).set(value)
+        metrics.ACCOUNTS.set(len(self._book))
+
+    def _handle(self, topic: str, record: ConsumerRecord) -> None:
+        metrics.EVENTS_IN.labels(topic).inc()
+        if topic == topics.BALANCES and record.value is None:
+            account = self._book.remove(record.key.decode()) if record.key else None
+            if account is not None:
+                self._hub.publish_removed(account)
+            return
+        try:
+            decoded = codec.decode(record.value)
+            if decoded.type != EXPECTED_TYPE[topic]:
+                raise codec.UndecodableEvent(f"a {decoded.type} event does not belong here")
+            self._apply(topic, decoded.value)
+        except Exception as error:  # one bad record must never stop the feed
+            metrics.UNDECODABLE.labels(topic).inc()
+            log.warning(
+                "skipped record %s[%d]@%d: %s", topic, record.partition, record.offset, error
+            )
+
+    def _apply(self, topic: str, value: dict) -> None:
+        if topic == topics.BALANCES:
+            self._hub.publish_state(self._book.apply_balance(value))
+        elif topic == topics.BALANCE_CHANGED:
+            if self._book.apply_change(value):
+                self._hub.publish_change(value)
+            else:
+                metrics.DUPLICATES.inc()
+        else:
+            self._hub.publish_alert(value)
+
+
+def _describe(assigned: set[TopicPartition]) -> str:
+    counts: dict[str, int] = {}
+    for tp in assigned:
+        counts[tp.topic] = counts.get(tp.topic, 0) + 1
+    return ", ".join(f"{topic} ({n} partitions)" for topic, n in sorted(counts.items()))

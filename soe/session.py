@@ -1,0 +1,244 @@
+"""One websocket client from handshake to close: Origin, token, then requests and heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from soe import metrics, protocol
+from soe.auth import Principal, PublicKeyMissing, TokenRejected, TokenVerifier, origin_allowed
+from soe.config import GatewayConfig
+from soe.connections import Connection, Hub
+from soe.protocol import Auth, CloseCode, Ping, Pong, ProtocolError, Subscribe, Unsubscribe
+
+log = logging.getLogger(__name__)
+
+MAX_PROTOCOL_ERRORS = 10
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def serve(
+    websocket: WebSocket,
+    *,
+    config: GatewayConfig,
+    hub: Hub,
+    verifier: TokenVerifier,
+    is_ready: Callable[[], bool],
+) -> None:
+    peer = _peer(websocket)
+    origin = websocket.headers.get("origin")
+    if not origin_allowed(origin, config.dashboard_origins):
+        log.warning(
+            "refused websocket from %s: Origin %r is not in BANK_DASHBOARD_ORIGINS", peer, origin
+        )
+        metrics.HANDSHAKES.labels("origin_refused").inc()
+        await websocket.close(code=CloseCode.POLICY_VIOLATION)  # before accept: HTTP 403
+        return
+    await websocket.accept()
+    principal = await _authenticate(websocket, config, verifier, peer)
+    if principal is None:
+        return
+    if not is_ready():
+        metrics.HANDSHAKES.labels("not_ready").inc()
+        await _refuse(
+            websocket,
+            CloseCode.TRY_AGAIN_LATER,
+            "not_ready",
+            "the gateway is still catching up with Kafka; reconnect shortly",
+        )
+        return
+    metrics.HANDSHAKES.labels("accepted").inc()
+    connection = Connection(principal, config.send_queue_size, peer)
+    await Session(websocket, connection, hub, config).run()
+
+
+async def _authenticate(
+    websocket: WebSocket, config: GatewayConfig, verifier: TokenVerifier, peer: str
+) -> Principal | None:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), config.auth_timeout_seconds)
+    except TimeoutError:
+        metrics.HANDSHAKES.labels("auth_timeout").inc()
+        await _refuse(
+            websocket, CloseCode.AUTH_REQUIRED, "auth_required", "no auth message in time"
+        )
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    try:
+        request = protocol.parse_client_message(_frame(message), config.max_message_bytes)
+    except ProtocolError as error:
+        metrics.HANDSHAKES.labels("auth_malformed").inc()
+        code = CloseCode.MESSAGE_TOO_BIG if error.code == "message_too_big" else None
+        await _refuse(websocket, code or CloseCode.AUTH_REQUIRED, error.code, error.message)
+        return None
+    if not isinstance(request, Auth):
+        metrics.HANDSHAKES.labels("auth_missing").inc()
+        await _refuse(
+            websocket, CloseCode.AUTH_REQUIRED, "auth_required", "the first message must be auth"
+        )
+        return None
+    try:
+        return verifier.verify(request.token)
+    except TokenRejected as rejected:
+        # The token itself is never logged: it would let a log reader act as the customer.
+        log.info("refused live-feed token from %s: %s", peer, rejected)
+        if rejected.expired:
+            metrics.HANDSHAKES.labels("token_expired").inc()
+            await _refuse(websocket, CloseCode.TOKEN_EXPIRED, "token_expired", str(rejected))
+        else:
+            metrics.HANDSHAKES.labels("auth_failed").inc()
+            await _refuse(websocket, CloseCode.AUTH_FAILED, "auth_failed", str(rejected))
+    except PublicKeyMissing as missing:
+        log.error("cannot check live-feed tokens: %s", missing)
+        metrics.HANDSHAKES.labels("no_public_key").inc()
+        await _refuse(
+            websocket, CloseCode.INTERNAL_ERROR, "internal_error", "the gateway cannot check tokens"
+        )
+    return None
+
+
+async def _refuse(websocket: WebSocket, code: int, error_code: str, message: str) -> None:
+    try:
+        await websocket.send_text(protocol.encode(protocol.error(error_code, message)))
+        await websocket.close(code=code, reason=message[:120])
+    except (WebSocketDisconnect, RuntimeError):
+        log.debug("client left before hearing why it was refused (%s)", error_code)
+
+
+def _frame(message: dict[str, Any]) -> str | bytes:
+    text = message.get("text")
+    return text if text is not None else (message.get("bytes") or b"")
+
+
+def _peer(websocket: WebSocket) -> str:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else "unknown peer"
+
+
+class Session:
+    """The four jobs of a live connection, each a task; any of them may end it."""
+
+    def __init__(
+        self, websocket: WebSocket, connection: Connection, hub: Hub, config: GatewayConfig
+    ) -> None:
+        self.websocket = websocket
+        self.connection = connection
+        self.hub = hub
+        self.config = config
+        self.last_heard = time.monotonic()
+
+    async def run(self) -> None:
+        connection, principal = self.connection, self.connection.principal
+        self.hub.register(connection)
+        connection.reply(
+            {
+                "type": "welcome",
+                "subject": principal.subject,
+                "customer_id": principal.customer_id,
+                "scope": principal.scope,
+                "expires_at": principal.expires_at,
+                "heartbeat_seconds": self.config.heartbeat_seconds,
+                "max_message_bytes": self.config.max_message_bytes,
+            }
+        )
+        jobs = [self._read(), self._write(), self._heartbeat(), self._expire()]
+        tasks = [asyncio.create_task(job) for job in jobs]
+        for task in tasks:
+            task.add_done_callback(self._on_task_done)
+        try:
+            code, reason = await asyncio.shield(connection.closing)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.hub.unregister(connection)
+        if code is not None:
+            await self._close(code, reason)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session of %r failed", self.connection, exc_info=task.exception())
+            self.connection.request_close(CloseCode.INTERNAL_ERROR, "internal error")
+
+    async def _close(self, code: int, reason: str) -> None:
+        log.info("closing %r with %d (%s)", self.connection, code, reason)
+        try:
+            # websockets gives up on an unresponsive peer after its own close timeout (10 s).
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), 15)
+        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError) as error:
+            log.debug("close of %r did not complete: %r", self.connection, error)
+
+    async def _read(self) -> None:
+        errors = 0
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                self.connection.request_close(None, "client left")
+                return
+            self.last_heard = time.monotonic()
+            try:
+                request = protocol.parse_client_message(
+                    _frame(message), self.config.max_message_bytes
+                )
+            except ProtocolError as error:
+                if error.code == "message_too_big":
+                    self.connection.request_close(CloseCode.MESSAGE_TOO_BIG, error.message)
+                    return
+                errors += 1
+                self.connection.reply(protocol.error(error.code, error.message))
+                if errors >= MAX_PROTOCOL_ERRORS:
+                    self.connection.request_close(
+                        CloseCode.POLICY_VIOLATION, "too many malformed messages"
+                    )
+                    return
+                continue
+            self._handle(request)
+
+    def _handle(self, request: object) -> None:
+        if isinstance(request, Subscribe):
+            self.hub.subscribe(self.connection, request)
+        elif isinstance(request, Unsubscribe):
+            self.hub.unsubscribe(self.connection, request.accounts)
+        elif isinstance(request, Ping):
+            self.hub.push(self.connection, {"type": "pong", "ts": request.ts})
+        elif isinstance(request, Auth):
+            self.connection.reply(
+                protocol.error("already_authenticated", "this connection is already signed in")
+            )
+        elif not isinstance(request, Pong):
+            raise TypeError(f"no handler for {request!r}")
+
+    async def _write(self) -> None:
+        queue = self.connection.queue
+        while True:
+            payload, kind = await queue.get()
+            try:
+                await self.websocket.send_text(protocol.stamp_sent_at(payload, now_ms()))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self.connection.request_close(None, "client left")
+                return
+            metrics.MESSAGES_OUT.labels(kind).inc()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_seconds)
+            silent = time.monotonic() - self.last_heard
+            if silent > self.config.idle_timeout_seconds:
+                self.connection.request_close(
+                    CloseCode.HEARTBEAT_TIMEOUT, f"nothing heard from the client for {silent:.0f} s"
+                )
+                return
+            self.hub.push(self.connection, {"type": "ping", "ts": now_ms()})
+
+    async def _expire(self) -> None:
+        await asyncio.sleep(max(0.0, self.connection.principal.expires_at - time.time()))
+        self.connection.request_close(CloseCode.TOKEN_EXPIRED, "the live-feed token has expired")

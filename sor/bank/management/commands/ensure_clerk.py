@@ -1,0 +1,33 @@
+"""Creates or updates the clerk's admin login from the environment; safe to run on every start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from stack.settings import env
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure the clerk (a superuser) exists with DJANGO_SUPERUSER_USERNAME, "
+        "DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        username = env("DJANGO_SUPERUSER_USERNAME")
+        password = env("DJANGO_SUPERUSER_PASSWORD")
+        email = env("DJANGO_SUPERUSER_EMAIL")
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        user.email = email
+        user.is_staff = user.is_superuser = user.is_active = True
+        # Setting the password from the environment each time makes rotating it a restart.
+        if created or not user.check_password(password):
+            user.set_password(password)
+        user.save()
+        state = "created" if created else "up to date"
+        self.stdout.write(f"Clerk {username!r} {state}; they sign in at /admin/")

@@ -1,0 +1,160 @@
+"""A real gateway process (uvicorn) against the real Kafka, with a signing key made per run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from mirakuru import HTTPExecutor
+from soe_live import Ledger, Minter, free_port
+
+from stack.settings import REPO_ROOT, settings
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+class Gateway:
+    def __init__(self, port: int, executor: HTTPExecutor, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self.executor = executor
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}/ws"
+        self.origin = self.http
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+    @property
+    def pid(self) -> int:
+        return self.executor.process.pid
+
+    def metric(self, name: str) -> float:
+        """Sum of every sample of one metric (all label values)."""
+        text = httpx.get(f"{self.http}/metrics", timeout=5).text
+        samples = [
+            line.rsplit(" ", 1)
+            for line in text.splitlines()
+            if line.startswith(name) and line[len(name)] in " {"
+        ]
+        return sum(float(value) for _, value in samples)
+
+
+def _start_gateway(name: str, env: dict[str, str], ready_path: str) -> Iterator[Gateway]:
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{name}.log"
+    log = log_path.open("w")
+    origin = f"http://127.0.0.1:{port}"
+    executor = HTTPExecutor(
+        [sys.executable, "-m", "uvicorn", "soe.app:app", "--host", "127.0.0.1", f"--port={port}"],
+        url=f"{origin}{ready_path}",
+        method="GET",
+        status=200,
+        timeout=90,
+        cwd=str(REPO_ROOT),
+        envvars={**os.environ, "BANK_DASHBOARD_ORIGINS": origin, **env},
+        stdout=log,
+        stderr=log,
+    )
+    executor.start()
+    try:
+        yield Gateway(port, executor, log_path)
+    finally:
+        executor.stop()
+        log.close()
+
+
+def _pem(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    bootstrap = settings().kafka_bootstrap
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        admin.list_topics(timeout=10)
+    except Exception as error:
+        pytest.fail(f"Kafka at {bootstrap} does not answer ({error}); start the stack: make up")
+    from soi.topics import ensure_topics
+
+    ensure_topics(bootstrap)
+    return bootstrap
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="session")
+def minter(signing_key: Ed25519PrivateKey) -> Minter:
+    return Minter(signing_key)
+
+
+GATEWAY_ENV = {
+    "BANK_SOE_SEND_QUEUE": "64",
+    "BANK_SOE_HISTORY_PER_ACCOUNT": "200",
+    "BANK_SOE_HEARTBEAT_SECONDS": "2",
+    "BANK_SOE_IDLE_TIMEOUT_SECONDS": "60",
+    "BANK_SOE_AUTH_TIMEOUT_SECONDS": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def gateway(kafka_bootstrap: str, signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
+    env = {
+        **GATEWAY_ENV,
+        "BANK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(signing_key),
+    }
+    yield from _start_gateway("soe-gateway", env, "/ready")
+
+
+@pytest.fixture(scope="session")
+def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
+    """A gateway whose Kafka is not there: alive, never ready."""
+    env = {
+        **GATEWAY_ENV,
+        "BANK_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(signing_key),
+    }
+    yield from _start_gateway("soe-gateway-without-kafka", env, "/health")
+
+
+@pytest.fixture
+def ledger(kafka_bootstrap: str) -> Iterator[Ledger]:
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random", "linger.ms": 0}
+    )
+    book = Ledger(producer)
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def own_gateway(kafka_bootstrap: str, signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
+    """A gateway of this test alone, which the test may stop and start again on the same port."""
+    env = {
+        **GATEWAY_ENV,
+        "BANK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(signing_key),
+    }
+    yield from _start_gateway("soe-gateway-restarted", env, "/ready")

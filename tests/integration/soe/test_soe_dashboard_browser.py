@@ -1,0 +1,102 @@
+"""The dashboard in headless Chromium against a real gateway: live changes, alerts, reconnect."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from soe_live import new_customer_id
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page() -> Page:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page(viewport={"width": 390, "height": 844})
+        finally:
+            browser.close()
+
+
+def balance_of(page: Page, iban: str):
+    return page.locator(f'[data-iban="{iban}"][data-balance]')
+
+
+def test_the_dashboard_follows_changes_and_catches_up_after_the_gateway_restarts(
+    own_gateway, minter, ledger, page, artifacts
+):
+    customer = new_customer_id()
+    first = ledger.open_account(customer, balance=100_00)
+    second = ledger.open_account(customer, balance=5_00)
+    ledger.flush()
+    token = minter.token(customer)
+    page.add_init_script(f"sessionStorage.setItem('liveBank.token', {json.dumps(token)})")
+    page.goto(own_gateway.http + "/")
+
+    expect(balance_of(page, first)).to_have_attribute("data-balance", "10000", timeout=15_000)
+    expect(balance_of(page, second)).to_have_attribute("data-balance", "500")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+
+    ledger.change(first, 25_50, reason="Salary November")
+    ledger.flush()
+    expect(balance_of(page, first)).to_have_attribute("data-balance", "12550", timeout=10_000)
+    card = page.locator(f'[data-account="{first}"]')
+    expect(card.locator(".flash.show")).to_contain_text("25.50")
+    expect(card.locator(".movements")).to_contain_text("Salary November")
+
+    ledger.alert(second)
+    ledger.flush()
+    expect(page.locator(".notification")).to_contain_text("Low balance", timeout=10_000)
+
+    own_gateway.executor.stop()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    ledger.change(first, -50_00, reason="Rent")
+    ledger.change(first, 1_00, reason="Refund")
+    ledger.change(second, 3_00, reason="Pocket money")
+    ledger.flush()
+    own_gateway.executor.start()
+
+    expect(balance_of(page, first)).to_have_attribute("data-balance", "7650", timeout=30_000)
+    expect(balance_of(page, second)).to_have_attribute("data-balance", "800")
+    expect(card.locator(".movements li").first).to_contain_text("Refund")
+    expect(card.locator(".movements")).to_contain_text("Rent")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    page.screenshot(path=str(artifacts / "soe-dashboard-after-reconnect.png"), full_page=True)
+
+
+def test_signing_out_forgets_the_token(own_gateway, minter, ledger, page):
+    customer = new_customer_id()
+    iban = ledger.open_account(customer)
+    ledger.flush()
+    page.add_init_script(
+        f"if (!sessionStorage.getItem('seeded')) {{"
+        f"sessionStorage.setItem('seeded', '1');"
+        f"sessionStorage.setItem('liveBank.token', {json.dumps(minter.token(customer))}); }}"
+    )
+    page.goto(own_gateway.http + "/")
+    expect(balance_of(page, iban)).to_be_visible(timeout=15_000)
+    page.click("#sign-out")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    expect(page.locator("input[name=password]")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('liveBank.token')") is None
+    page.reload()
+    expect(page.locator("input[name=username]")).to_be_visible()

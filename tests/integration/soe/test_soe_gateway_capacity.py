@@ -1,0 +1,122 @@
+"""The gateway under many and slow clients: one Kafka consumer, and nobody waits for a slow one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+
+import psutil
+import pytest
+from soe_live import Client, new_customer_id, now_ms, sequences
+
+from stack.settings import settings
+
+pytestmark = pytest.mark.integration
+
+
+def kafka_connections(pid: int) -> int:
+    kafka_port = int(settings().kafka_bootstrap.rpartition(":")[2])
+    return sum(
+        1
+        for connection in psutil.Process(pid).net_connections(kind="tcp")
+        if connection.raddr
+        and connection.raddr.port == kafka_port
+        and connection.status == psutil.CONN_ESTABLISHED
+    )
+
+
+def tiny_receive_buffer(port: int) -> socket.socket:
+    """A client socket that holds little unread data, so a client that stops reading is found
+    out quickly; the gateway's own buffers still absorb several megabytes first."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
+def test_a_client_that_stops_reading_is_closed_while_another_keeps_up(gateway, minter, ledger):
+    customer = new_customer_id()
+    iban = ledger.open_account(customer)
+    ledger.flush()
+    changes = 3000
+    filler = os.urandom(1500).hex()  # random, so compression cannot shrink it
+
+    async def scenario() -> None:
+        drops = gateway.metric("soe_queue_drops_total")
+        slow = await Client.open(
+            gateway.ws,
+            origin=gateway.origin,
+            sock=tiny_receive_buffer(gateway.port),
+            compression=None,
+            max_queue=1,
+        )
+        await slow.authenticate(minter.token(customer))
+        await slow.subscribe_when_known([iban])
+        quick = await Client.open(gateway.ws, origin=gateway.origin, compression=None)
+        await quick.authenticate(minter.token(customer))
+        await quick.subscribe_when_known([iban])
+
+        def burst() -> None:
+            for n in range(changes):
+                ledger.change(iban, 1, reason=f"{n} {filler}")
+            ledger.flush()
+
+        producing = asyncio.create_task(asyncio.to_thread(burst))  # the quick client reads on
+        received = await quick.changes(iban, changes)
+        await producing
+        assert sequences(received) == list(range(1, changes + 1))
+        behind = [now_ms() - change["sent_at"] for change in received[-100:]]
+        assert max(behind) < 2000, f"the quick client fell {max(behind)} ms behind"
+        last = ledger.change(iban, 1, reason="after the slow client left")
+        ledger.flush()
+        started = time.monotonic()
+        [after] = await quick.changes(iban, 1)
+        assert after["sequence"] == last["sequence"]
+        assert time.monotonic() - started < 2, "the quick client waited for the slow one"
+
+        assert gateway.metric("soe_queue_drops_total") == drops + 1
+        assert await slow.closed_with(timeout=30) == 4008
+        await quick.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timeout(300)
+def test_the_gateway_holds_one_kafka_consumer_however_many_clients(gateway, minter, ledger):
+    customers = [new_customer_id() for _ in range(10)]
+    accounts = {customer: ledger.open_account(customer) for customer in customers}
+    ledger.flush()
+
+    async def connect_client(customer: int) -> Client:
+        client = await Client.open(gateway.ws, origin=gateway.origin, compression=None)
+        await client.authenticate(minter.token(customer))
+        await client.subscribe_when_known([accounts[customer]])
+        return client
+
+    async def scenario() -> None:
+        clients: list[Client] = []
+        seen = {}
+        for count in (1, 100, 1000):
+            while len(clients) < count:
+                batch = min(100, count - len(clients))
+                clients += await asyncio.gather(
+                    *(connect_client(customers[(len(clients) + i) % 10]) for i in range(batch))
+                )
+            assert gateway.metric("soe_connections") == count
+            seen[count] = (gateway.metric("soe_kafka_consumers"), kafka_connections(gateway.pid))
+        assert {consumers for consumers, _ in seen.values()} == {1}, seen
+        assert all(0 < sockets <= 2 for _, sockets in seen.values()), seen
+
+        ledger.change(accounts[customers[0]], 5)
+        ledger.flush()
+        watchers = [c for i, c in enumerate(clients) if i % 10 == 0]
+        for delivered in await asyncio.gather(
+            *(c.changes(accounts[customers[0]], 1) for c in watchers)
+        ):
+            assert delivered[0]["delta"] == 5
+        await asyncio.gather(*(c.close() for c in clients))
+
+    asyncio.run(scenario())

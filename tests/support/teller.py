@@ -1,0 +1,66 @@
+"""Booking balance changes through the system of record's REST API, as staff."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from stack.settings import Settings, env
+
+
+@dataclass(frozen=True)
+class Booking:
+    iban: str
+    entry_id: int
+    amount: int
+    balance_after: int
+
+
+class Teller:
+    def __init__(self, config: Settings) -> None:
+        response = httpx.post(
+            f"{config.sor_url}/api/auth/token/",
+            json={
+                "username": env("DJANGO_SUPERUSER_USERNAME"),
+                "password": env("DJANGO_SUPERUSER_PASSWORD"),
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, f"no API token: {response.text}"
+        self.http = httpx.Client(
+            base_url=config.sor_url,
+            headers={"Authorization": f"Token {response.json()['token']}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=16),
+        )
+
+    def deposit(self, iban: str, minor: int, reason: str) -> Booking:
+        response = self.http.post(
+            f"/api/accounts/{iban}/deposit/",
+            json={"amount": f"{minor / 100:.2f}", "reason": reason},
+        )
+        assert response.status_code == 201, f"deposit refused: {response.text}"
+        entry = response.json()["entry"]
+        return Booking(iban, entry["id"], entry["amount_minor"], entry["balance_after_minor"])
+
+    def burst(
+        self, ibans: list[str], changes: int, threads: int = 8, seed: int = 7, on_progress=None
+    ) -> list[Booking]:
+        """`changes` deposits spread at random over the accounts, booked concurrently."""
+        rng = random.Random(seed)
+        plan = [(rng.choice(ibans), rng.randint(1, 50_000)) for _ in range(changes)]
+        bookings: list[Booking] = []
+
+        def book(item: tuple[int, tuple[str, int]]) -> Booking:
+            index, (iban, minor) = item
+            booking = self.deposit(iban, minor, f"burst #{index}")
+            if on_progress is not None:
+                on_progress(index)
+            return booking
+
+        with ThreadPoolExecutor(threads) as pool:
+            bookings.extend(pool.map(book, enumerate(plan)))
+        return bookings
