@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from events.topics import DEFAULT_NAMESPACE, DerivedTopics, derived_topics
 from stack.settings import ConfigurationError, env, env_int, settings
 
 DEFAULT_ORIGINS = "http://127.0.0.1:8001,http://localhost:8001"
@@ -17,6 +18,7 @@ DEFAULT_ORIGINS = "http://127.0.0.1:8001,http://localhost:8001"
 @dataclass(frozen=True)
 class GatewayConfig:
     kafka_bootstrap: str
+    topics: DerivedTopics
     # PEM text of the Ed25519 public key, or None to read public_key_file when first needed.
     public_key_pem: str | None
     public_key_file: Path
@@ -40,12 +42,21 @@ def _at_least(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _topics() -> DerivedTopics:
+    namespace = env("BANK_TOPIC_NAMESPACE", DEFAULT_NAMESPACE)
+    try:
+        return derived_topics(namespace)
+    except ValueError as error:
+        raise ConfigurationError(f"BANK_TOPIC_NAMESPACE: {error}") from None
+
+
 def load_config() -> GatewayConfig:
     stack = settings()
     origins = env("BANK_DASHBOARD_ORIGINS", DEFAULT_ORIGINS)
     heartbeat = _at_least("BANK_SOE_HEARTBEAT_SECONDS", 15)
     return GatewayConfig(
         kafka_bootstrap=stack.kafka_bootstrap,
+        topics=_topics(),
         public_key_pem=env("BANK_LIVE_TOKEN_PUBLIC_KEY", "") or None,
         public_key_file=stack.path("keys", "live-token-ed25519.pub.pem"),
         dashboard_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),

@@ -2,7 +2,8 @@
 
 No consumer group: the consumer is assigned every partition of the topics it reads, because the
 gateway must see every event, and its position lives only in memory (a restarted gateway rebuilds
-from the compacted ``bank.balances`` and the tail of ``bank.balance-changed``).
+from the compacted ``<namespace>.balances`` and the tail of ``<namespace>.balance-changed``; the
+namespace is ``bank`` unless BANK_TOPIC_NAMESPACE says otherwise).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from events import codec, topics
+from events import codec
+from events.topics import DerivedTopics
 from soe import metrics
 from soe.accounts import AccountBook
 from soe.config import GatewayConfig
@@ -23,15 +25,18 @@ from soe.connections import Hub
 
 log = logging.getLogger(__name__)
 
-REQUIRED_TOPICS = (topics.BALANCES, topics.BALANCE_CHANGED)
-EXPECTED_TYPE = {
-    topics.BALANCES: "account_balance",
-    topics.BALANCE_CHANGED: "balance_changed",
-    topics.ALERTS: "alert",
-}
 METADATA_REFRESH_SECONDS = 10.0
 LAG_REFRESH_SECONDS = 2.0
 YIELD_EVERY = 32
+
+
+def expected_types(topics: DerivedTopics) -> dict[str, str]:
+    """The one event type each topic the gateway reads may carry."""
+    return {
+        topics.balances: "account_balance",
+        topics.balance_changed: "balance_changed",
+        topics.alerts: "alert",
+    }
 
 
 @dataclass
@@ -54,6 +59,10 @@ class Feed:
         self._config = config
         self._book = book
         self._hub = hub
+        self._topics = config.topics
+        self._expected_type = expected_types(config.topics)
+        # Readiness waits for these; alerts are only ever read from their end.
+        self._required = (config.topics.balances, config.topics.balance_changed)
         # Next offset to read per partition; survives a reconnect, so nothing is read twice.
         self._positions: dict[TopicPartition, int] = {}
         self._catch_up = CatchUp()
@@ -135,13 +144,13 @@ class Feed:
     async def _wait_for_topics(self, consumer: AIOKafkaConsumer) -> set[TopicPartition]:
         while True:
             assigned = await self._partitions(consumer)
-            missing = [t for t in REQUIRED_TOPICS if not any(tp.topic == t for tp in assigned)]
+            missing = [t for t in self._required if not any(tp.topic == t for tp in assigned)]
             if not missing:
                 return assigned
             self._state = f"waiting for topics {', '.join(missing)}"
             log.warning(
-                "topics %s do not exist yet (the Faust worker creates them); not ready, "
-                "checking again in %s s",
+                "topics %s do not exist yet (the Faust worker creates them; is "
+                "BANK_TOPIC_NAMESPACE the same for both?); not ready, checking again in %s s",
                 ", ".join(missing),
                 self._config.retry_seconds,
             )
@@ -152,7 +161,7 @@ class Feed:
         cluster = await consumer._client.fetch_all_metadata()
         return {
             TopicPartition(topic, partition)
-            for topic in EXPECTED_TYPE
+            for topic in self._expected_type
             for partition in cluster.partitions_for_topic(topic) or ()
         }
 
@@ -164,7 +173,7 @@ class Feed:
         first_assignment = not self._catch_up.targets
         for tp in new:
             self._positions[tp] = self._start_offset(tp, beginning[tp], end[tp], first_assignment)
-            if tp.topic in REQUIRED_TOPICS and first_assignment:
+            if tp.topic in self._required and first_assignment:
                 self._catch_up.targets[tp] = end[tp]
         for tp in assigned:
             consumer.seek(tp, self._positions[tp])
@@ -172,11 +181,11 @@ class Feed:
         log.info("reading %s", _describe(assigned))
 
     def _start_offset(self, tp: TopicPartition, first: int, end: int, at_start: bool) -> int:
-        if tp.topic == topics.BALANCE_CHANGED and at_start:
+        if tp.topic == self._topics.balance_changed and at_start:
             return max(first, end - self._config.history_load_per_partition)
-        if tp.topic == topics.ALERTS and at_start:
+        if tp.topic == self._topics.alerts and at_start:
             return end  # alerts are notifications of now, not history
-        return first  # bank.balances always, and partitions that appeared after start in full
+        return first  # the balances always, and partitions that appeared after start in full
 
     async def _check_caught_up(
         self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
@@ -191,7 +200,7 @@ class Feed:
             log.info("caught up: %d accounts in memory; the gateway is ready", len(self._book))
 
     def _report_lag(self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]) -> None:
-        lag: dict[str, int] = dict.fromkeys(EXPECTED_TYPE, 0)
+        lag: dict[str, int] = dict.fromkeys(self._expected_type, 0)
         for tp in assigned:
             highwater = consumer.highwater(tp)
             if highwater is not None:
@@ -202,14 +211,14 @@ class Feed:
 
     def _handle(self, topic: str, record: ConsumerRecord) -> None:
         metrics.EVENTS_IN.labels(topic).inc()
-        if topic == topics.BALANCES and record.value is None:
+        if topic == self._topics.balances and record.value is None:
             account = self._book.remove(record.key.decode()) if record.key else None
             if account is not None:
                 self._hub.publish_removed(account)
             return
         try:
             decoded = codec.decode(record.value)
-            if decoded.type != EXPECTED_TYPE[topic]:
+            if decoded.type != self._expected_type[topic]:
                 raise codec.UndecodableEvent(f"a {decoded.type} event does not belong here")
             self._apply(topic, decoded.value)
         except Exception as error:  # one bad record must never stop the feed
@@ -219,9 +228,9 @@ class Feed:
             )
 
     def _apply(self, topic: str, value: dict) -> None:
-        if topic == topics.BALANCES:
+        if topic == self._topics.balances:
             self._hub.publish_state(self._book.apply_balance(value))
-        elif topic == topics.BALANCE_CHANGED:
+        elif topic == self._topics.balance_changed:
             if self._book.apply_change(value):
                 self._hub.publish_change(value)
             else:

@@ -12,15 +12,17 @@ from events import codec, topics
 from soi.accounts import AccountMemory, Outcome, on_account_change, on_ledger_entry
 from soi.alerts import Thresholds
 from soi.cdc import ContractViolation, parse_envelope
-from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS
+from soi.config import APP_ID, KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPICS
 from soi.topics import ensure_topics
+from stack.settings import settings
 
 log = logging.getLogger(__name__)
 
 app = faust.App(
-    "bank-soi",
+    APP_ID,
     broker=f"kafka://{KAFKA_BOOTSTRAP}",
     store="memory://",  # tables are rebuilt from their changelog topics on start
+    datadir=str(settings().path("data", "soi")),
     topic_partitions=TOPIC_PARTITIONS,
     consumer_auto_offset_reset="earliest",
     producer_linger_ms=0,
@@ -32,10 +34,10 @@ app = faust.App(
 )
 
 money_changes = app.topic(topics.CDC_MONEY, key_serializer="raw", value_serializer="raw")
-balance_changed = app.topic(topics.BALANCE_CHANGED, key_serializer="raw", value_serializer="raw")
-balances = app.topic(topics.BALANCES, key_serializer="raw", value_serializer="raw")
-alerts = app.topic(topics.ALERTS, key_serializer="raw", value_serializer="raw")
-dead_letters = app.topic(topics.DEAD_LETTERS, key_serializer="raw", value_serializer="raw")
+balance_changed = app.topic(TOPICS.balance_changed, key_serializer="raw", value_serializer="raw")
+balances = app.topic(TOPICS.balances, key_serializer="raw", value_serializer="raw")
+alerts = app.topic(TOPICS.alerts, key_serializer="raw", value_serializer="raw")
+dead_letters = app.topic(TOPICS.dead_letters, key_serializer="raw", value_serializer="raw")
 
 # Per account: last position seen, sequence, balance and ledger entries awaiting their update.
 # Changelog-backed, so a restarted or rebalanced worker resumes exactly where the previous owner

@@ -8,7 +8,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from events import topics
-from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPIC_REPLICATION
+from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPIC_REPLICATION, TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +18,10 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     # CDC topics: created here too so they exist (co-partitioned, 6 ways) before the first change.
     topics.CDC_MONEY: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     topics.CDC_CUSTOMERS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
-    topics.BALANCE_CHANGED: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
-    topics.BALANCES: {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
-    topics.ALERTS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
-    topics.DEAD_LETTERS: {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
+    TOPICS.balance_changed: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    TOPICS.balances: {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+    TOPICS.alerts: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
+    TOPICS.dead_letters: {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
 }
 
 

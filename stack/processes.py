@@ -261,7 +261,12 @@ def soi(settings: Settings) -> Process:
         ),
         ports={"web": settings.soi_web_port},
         ready=HttpReady(f"http://{settings.host}:{settings.soi_web_port}/ready/"),
-        env_names=("BANK_KAFKA_BOOTSTRAP", "BANK_TOPIC_PARTITIONS", "BANK_TOPIC_REPLICATION"),
+        env_names=(
+            "BANK_KAFKA_BOOTSTRAP",
+            "BANK_TOPIC_NAMESPACE",
+            "BANK_TOPIC_PARTITIONS",
+            "BANK_TOPIC_REPLICATION",
+        ),
     )
 
 
@@ -278,7 +283,12 @@ def soe(settings: Settings) -> Process:
         ),
         ports={"http": settings.soe_port},
         ready=HttpReady(f"{settings.soe_url}/ready"),
-        env_names=("BANK_KAFKA_BOOTSTRAP", "BANK_DASHBOARD_ORIGINS", "BANK_SOR_PUBLIC_URL"),
+        env_names=(
+            "BANK_KAFKA_BOOTSTRAP",
+            "BANK_TOPIC_NAMESPACE",
+            "BANK_DASHBOARD_ORIGINS",
+            "BANK_SOR_PUBLIC_URL",
+        ),
     )
 
 

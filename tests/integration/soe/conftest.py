@@ -1,4 +1,8 @@
-"""A real gateway process (uvicorn) against the real Kafka, with a signing key made per run."""
+"""A real gateway process (uvicorn) against the real Kafka, with a signing key made per run.
+
+The gateways read, and the tests write, scratch topics made for the session (BANK_TOPIC_NAMESPACE),
+so the bank's real topics never see a test account or a deliberately broken record.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
-from soe_live import Ledger, Minter, free_port
+from soe_live import IDLE_TIMEOUT_SECONDS, Ledger, Minter, free_port
 
+from events.topics import DerivedTopics
 from stack.settings import REPO_ROOT, settings
+from tests.support.scratch_topics import scratch_topics
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -85,10 +91,14 @@ def kafka_bootstrap() -> str:
         admin.list_topics(timeout=10)
     except Exception as error:
         pytest.fail(f"Kafka at {bootstrap} does not answer ({error}); start the stack: make up")
-    from soi.topics import ensure_topics
-
-    ensure_topics(bootstrap)
     return bootstrap
+
+
+@pytest.fixture(scope="session")
+def topics(kafka_bootstrap: str) -> Iterator[DerivedTopics]:
+    """This session's own derived topics, deleted once every gateway of the session has stopped."""
+    with scratch_topics(kafka_bootstrap, "test-soe") as scratch:
+        yield scratch
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +120,23 @@ GATEWAY_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def gateway(kafka_bootstrap: str, signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
-    env = {
+def _gateway_env(
+    bootstrap: str, topics: DerivedTopics, key: Ed25519PrivateKey, **overrides: str
+) -> dict[str, str]:
+    return {
         **GATEWAY_ENV,
-        "BANK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(signing_key),
+        "BANK_KAFKA_BOOTSTRAP": bootstrap,
+        "BANK_TOPIC_NAMESPACE": topics.namespace,
+        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(key),
+        **overrides,
     }
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
+    env = _gateway_env(kafka_bootstrap, topics, signing_key)
     yield from _start_gateway("soe-gateway", env, "/ready")
 
 
@@ -132,11 +152,11 @@ def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def ledger(kafka_bootstrap: str) -> Iterator[Ledger]:
+def ledger(kafka_bootstrap: str, topics: DerivedTopics) -> Iterator[Ledger]:
     producer = Producer(
         {"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random", "linger.ms": 0}
     )
-    book = Ledger(producer)
+    book = Ledger(producer, topics)
     try:
         yield book
     finally:
@@ -150,11 +170,24 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
-def own_gateway(kafka_bootstrap: str, signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
+def own_gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
     """A gateway of this test alone, which the test may stop and start again on the same port."""
-    env = {
-        **GATEWAY_ENV,
-        "BANK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "BANK_LIVE_TOKEN_PUBLIC_KEY": _pem(signing_key),
-    }
+    env = _gateway_env(kafka_bootstrap, topics, signing_key)
     yield from _start_gateway("soe-gateway-restarted", env, "/ready")
+
+
+@pytest.fixture
+def impatient_gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
+    """A gateway that closes silent clients after IDLE_TIMEOUT_SECONDS, checked every second."""
+    env = _gateway_env(
+        kafka_bootstrap,
+        topics,
+        signing_key,
+        BANK_SOE_HEARTBEAT_SECONDS="1",
+        BANK_SOE_IDLE_TIMEOUT_SECONDS=str(IDLE_TIMEOUT_SECONDS),
+    )
+    yield from _start_gateway("soe-gateway-impatient", env, "/ready")

@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from events import codec, topics
+from events import codec
+from events.topics import DerivedTopics
 
 RECEIVE_TIMEOUT = 15.0
+IDLE_TIMEOUT_SECONDS = 2  # of the impatient test gateway
 
 
 def new_iban() -> str:
@@ -65,9 +67,11 @@ class Minter:
 
 @dataclass
 class Ledger:
-    """Writes the derived events the system of integration would, for accounts of one test."""
+    """Writes the derived events the system of integration would, for accounts of one test, into
+    the test session's scratch topics (never the bank's own)."""
 
     producer: Producer
+    topics: DerivedTopics
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def open_account(
@@ -86,7 +90,7 @@ class Ledger:
             "event_id": f"test:{uuid.uuid4().hex}",
         }
         self.accounts[iban] = state
-        self._send(topics.BALANCES, iban, codec.encode("account_balance", state))
+        self._send(self.topics.balances, iban, codec.encode("account_balance", state))
         return iban
 
     def change(self, iban: str, delta: int, *, reason: str = "test movement") -> dict[str, Any]:
@@ -118,13 +122,13 @@ class Ledger:
             "ledger_entry_id": None,
             "ledger_match": "none",
         }
-        self._send(topics.BALANCE_CHANGED, iban, codec.encode("balance_changed", event))
+        self._send(self.topics.balance_changed, iban, codec.encode("balance_changed", event))
         return event
 
     def publish_state(self, iban: str, **changes: Any) -> None:
         self.accounts[iban].update(changes)
         state = self.accounts[iban]
-        self._send(topics.BALANCES, iban, codec.encode("account_balance", state))
+        self._send(self.topics.balances, iban, codec.encode("account_balance", state))
 
     def alert(self, iban: str, kind: str = "low_balance") -> dict[str, Any]:
         state = self.accounts[iban]
@@ -141,14 +145,14 @@ class Ledger:
             "raised_at": now_ms(),
         }
         key = str(state["customer_id"])
-        self._send(topics.ALERTS, key, codec.encode("alert", alert))
+        self._send(self.topics.alerts, key, codec.encode("alert", alert))
         return alert
 
     def send_raw(self, topic: str, key: str, value: bytes | None) -> None:
         self._send(topic, key, value)
 
     def delete(self, iban: str) -> None:
-        self._send(topics.BALANCES, iban, None)
+        self._send(self.topics.balances, iban, None)
         self.accounts.pop(iban, None)
 
     def close(self) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
 import pytest
-from soe_live import Client, new_customer_id, new_iban, sequences
+from soe_live import IDLE_TIMEOUT_SECONDS, Client, new_customer_id, new_iban, sequences
 
 pytestmark = pytest.mark.integration
 
@@ -193,6 +194,31 @@ def test_heartbeats_go_both_ways(gateway, minter):
     asyncio.run(scenario())
 
 
+def test_a_client_that_sends_nothing_is_closed_after_the_idle_timeout(impatient_gateway, minter):
+    async def scenario() -> None:
+        quiet = await signed_in(impatient_gateway, minter, new_customer_id())
+        chatty = await signed_in(impatient_gateway, minter, new_customer_id())
+        await quiet.subscribe()
+        await chatty.subscribe()
+        silent_since = time.monotonic()
+
+        async def answer_pings_for(seconds: float) -> None:
+            # Only pings come, and receive() answers them; it returns nothing before the deadline.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await chatty.receive()
+
+        # closed_with reads without answering the gateway's pings: the client has gone silent.
+        code, _ = await asyncio.gather(quiet.closed_with(timeout=10), answer_pings_for(5))
+        assert code == 4010
+        assert time.monotonic() - silent_since >= IDLE_TIMEOUT_SECONDS - 0.5, "closed too early"
+        await chatty.send({"type": "ping", "ts": 7})
+        assert (await chatty.receive())["ts"] == 7, "a client answering heartbeats was closed too"
+        await chatty.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_record_that_cannot_be_read_is_skipped_and_the_feed_goes_on(gateway, minter, ledger):
     customer = new_customer_id()
     iban = ledger.open_account(customer)
@@ -202,7 +228,7 @@ def test_a_record_that_cannot_be_read_is_skipped_and_the_feed_goes_on(gateway, m
         client = await signed_in(gateway, minter, customer)
         await client.subscribe_when_known([iban])
         skipped = gateway.metric("soe_undecodable_records_total")
-        ledger.send_raw("bank.balance-changed", iban, b"not avro at all")
+        ledger.send_raw(ledger.topics.balance_changed, iban, b"not avro at all")
         ledger.change(iban, 42)
         ledger.flush()
         [change] = await client.changes(iban, 1)

@@ -4,12 +4,16 @@ bank.balances agrees with the database."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter, defaultdict
 
 import pytest
+from mirakuru import HTTPExecutor
 
 from events import topics
+from stack.settings import REPO_ROOT
 from tests.support import bank_db
 from tests.support.stack_control import kill_hard, wait_restarted
 from tests.support.teller import Booking, Teller
@@ -17,26 +21,29 @@ from tests.support.topics import end_offsets, latest_by_key, read
 
 pytestmark = pytest.mark.integration
 
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
 ACCOUNTS = 50
 CHANGES = 1000
 
 
-def burst(config, crash: str | None = None) -> tuple[list[Booking], dict[int, int]]:
-    """Book the burst; when `crash` names a component, kill -9 it a third of the way in."""
+def burst(config, at_third=None, at_two_thirds=None) -> tuple[list[Booking], dict[int, int]]:
+    """Book the burst, doing something to the stack a third and two thirds of the way in."""
     accounts = bank_db.open_accounts(config, ACCOUNTS)
     start = end_offsets(config.kafka_bootstrap, topics.BALANCE_CHANGED)
-    crashed = threading.Event()
-    restarts: list[int] = []
+    done: set[int] = set()
+    lock = threading.Lock()
 
-    def maybe_crash(index: int) -> None:
-        if crash and index == CHANGES // 3 and not crashed.is_set():
-            crashed.set()
-            restarts.append(kill_hard(config, crash))
+    def on_progress(index: int) -> None:
+        for mark, action in ((CHANGES // 3, at_third), (2 * CHANGES // 3, at_two_thirds)):
+            with lock:
+                due = action is not None and index >= mark and mark not in done
+                if due:
+                    done.add(mark)
+            if due:
+                action()
 
-    bookings = Teller(config).burst([a.iban for a in accounts], CHANGES, on_progress=maybe_crash)
-    if crash:
-        assert crashed.is_set()
-        wait_restarted(config, crash, restarts[0])
+    bookings = Teller(config).burst([a.iban for a in accounts], CHANGES, on_progress=on_progress)
     return bookings, start
 
 
@@ -103,8 +110,59 @@ def test_a_burst_of_1000_changes_over_50_accounts_is_derived_exactly_once(runnin
 def test_a_component_killed_mid_burst_neither_loses_nor_duplicates_a_change(
     running_stack, component
 ):
-    bookings, start = burst(running_stack, crash=component)
+    restarts: list[int] = []
+    bookings, start = burst(
+        running_stack, at_third=lambda: restarts.append(kill_hard(running_stack, component))
+    )
+    wait_restarted(running_stack, component, restarts[0])
     repeats = assert_exactly_once_and_reconciled(
         running_stack, bookings, derived_events(running_stack, bookings, start)
     )
     print(f"{component} killed mid-burst: {repeats} repeated copies of already-derived events")
+
+
+def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplicates(
+    running_stack,
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "second-faust-worker.log").open("w")
+    second = HTTPExecutor(
+        [
+            sys.executable,
+            "-m",
+            "faust",
+            "-A",
+            "soi.app",
+            "worker",
+            "--loglevel=warn",
+            "--web-bind=127.0.0.1",
+            "--web-host=127.0.0.1",
+            "--web-port=6067",
+        ],
+        url="http://127.0.0.1:6067/ready/",
+        status=200,
+        timeout=120,
+        cwd=str(REPO_ROOT),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    two_thirds = threading.Event()
+
+    def join_then_leave() -> None:
+        second.start()  # waits until the second worker is ready: partitions moved to it
+        two_thirds.wait()
+        second.stop()  # a clean leave: its partitions move back
+
+    controller = threading.Thread(target=join_then_leave)
+    try:
+        bookings, start = burst(
+            running_stack, at_third=controller.start, at_two_thirds=two_thirds.set
+        )
+        controller.join(timeout=180)
+    finally:
+        two_thirds.set()
+        second.stop()
+    repeats = assert_exactly_once_and_reconciled(
+        running_stack, bookings, derived_events(running_stack, bookings, start)
+    )
+    print(f"second worker joined and left mid-burst: {repeats} repeated copies")

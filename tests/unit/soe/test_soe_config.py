@@ -26,3 +26,16 @@ def test_a_send_queue_too_small_for_a_burst_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("BANK_SOE_SEND_QUEUE", "10")
     with pytest.raises(ConfigurationError, match="BANK_SOE_SEND_QUEUE"):
         load_config()
+
+
+def test_the_gateway_reads_the_banks_topics_unless_a_namespace_is_set(monkeypatch):
+    monkeypatch.delenv("BANK_TOPIC_NAMESPACE", raising=False)
+    assert load_config().topics.balances == "bank.balances"
+    monkeypatch.setenv("BANK_TOPIC_NAMESPACE", "test-soe-1a2b")
+    assert load_config().topics.balance_changed == "test-soe-1a2b.balance-changed"
+
+
+def test_a_namespace_that_cannot_name_a_topic_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("BANK_TOPIC_NAMESPACE", "bank alerts")
+    with pytest.raises(ConfigurationError, match="BANK_TOPIC_NAMESPACE"):
+        load_config()

@@ -1,0 +1,141 @@
+"""Helpers of bankctl's integration tests: producing to and reading scratch topics, picking
+accounts, booking through the system of record's REST API."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import MySQLdb
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from stack.settings import Settings, env, settings
+
+# The installed command, beside the interpreter running the tests.
+BANKCTL = Path(sys.executable).parent / "bankctl"
+
+
+def produce(
+    topic: str, records: list[tuple[bytes | None, bytes | None]], partition: int = 0
+) -> None:
+    producer = Producer({"bootstrap.servers": settings().kafka_bootstrap, "linger.ms": 0})
+    for key, value in records:
+        producer.produce(topic, key=key, value=value, partition=partition)
+    assert producer.flush(10) == 0, f"records for {topic} not delivered"
+
+
+def read_all(topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
+    """(partition, key, value) of every record now in a topic, in order within a partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings().kafka_bootstrap,
+            "group.id": "bankctl-tests",  # assign() only: never joins, never commits
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        out, done = [], set()
+        while len(done) < len(ends):
+            message = consumer.poll(10)
+            assert message is not None, f"reading {topic} stalled"
+            error = message.error()
+            if error is not None:
+                assert error.code() == KafkaError._PARTITION_EOF, error.str()
+                done.add(message.partition())
+                continue
+            out.append((message.partition(), message.key(), message.value()))
+            if message.offset() >= ends[message.partition()] - 1:
+                done.add(message.partition())
+        return out
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    iban: str
+    balance: int
+
+
+def _db() -> MySQLdb.Connection:
+    config = settings()
+    return MySQLdb.connect(
+        host=env("BANK_DB_HOST", config.host),
+        port=config.db_port,
+        user=config.db_user,
+        password=env("BANK_DB_PASSWORD"),
+        database=config.db_name,
+        autocommit=True,
+    )
+
+
+def quiet_accounts(count: int) -> list[Account]:
+    """Open EUR accounts of customers without a dashboard login, least recently changed."""
+    connection = _db()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT a.id, a.iban, a.balance FROM account a JOIN customer c ON c.id = a.customer_id "
+            "WHERE a.status = 'open' AND a.currency = 'EUR' AND c.user_id IS NULL "
+            "ORDER BY a.updated_at LIMIT %s",
+            (count,),
+        )
+        rows = cursor.fetchall()
+    finally:
+        connection.close()
+    assert len(rows) == count, "the seed data has too few open EUR accounts"
+    return [Account(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Deposit:
+    iban: str
+    entry_id: int
+
+
+class Teller:
+    """A staff member booking through the REST API, as the system of record's clients do."""
+
+    def __init__(self, config: Settings) -> None:
+        response = httpx.post(
+            f"{config.sor_url}/api/auth/token/",
+            json={
+                "username": env("DJANGO_SUPERUSER_USERNAME"),
+                "password": env("DJANGO_SUPERUSER_PASSWORD"),
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, f"no API token: {response.text}"
+        self.http = httpx.Client(
+            base_url=config.sor_url,
+            headers={"Authorization": f"Token {response.json()['token']}"},
+            timeout=30,
+        )
+
+    def deposit(self, iban: str, amount: str, reason: str) -> Deposit:
+        response = self.http.post(
+            f"/api/accounts/{iban}/deposit/", json={"amount": amount, "reason": reason}
+        )
+        assert response.status_code == 201, f"deposit refused: {response.text}"
+        return Deposit(iban, response.json()["entry"]["id"])
+
+
+@dataclass(frozen=True)
+class BrokenConnector:
+    name: str
+    topic_prefix: str
+
+
+class NotFailedYet(AssertionError):
+    pass

@@ -1,0 +1,69 @@
+"""How records, times and traces read on screen."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops import render
+from ops.records import Record
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (None, "n/a"),
+        (12, "12 ms"),
+        (-40, "-40 ms"),
+        (1500, "1.5 s"),
+        (600_000, "10 min"),
+        (10_800_000, "3 h"),
+        (604_800_000, "7 d"),
+    ],
+)
+def test_durations_read_in_the_unit_that_fits(ms, text):
+    assert render.duration(ms) == text
+
+
+def test_times_are_utc_with_milliseconds():
+    assert render.when(1_795_460_509_380) == "2026-11-23 19:01:49.380"
+    assert render.when(None) == "-"
+
+
+def test_a_debezium_update_shows_only_what_changed_and_where_it_sits_in_the_binlog():
+    envelope = {
+        "op": "u",
+        "before": {"id": 2, "balance": 100, "currency": "EUR", "version": 1},
+        "after": {"id": 2, "balance": 250, "currency": "EUR", "version": 2},
+        "source": {"file": "bank-bin.000001", "pos": 42, "row": 0, "gtid": "0-1-7", "ts_ms": 0},
+    }
+    record = Record("sor.bank.money", 0, 5, 0, '{"account_id":2}', "debezium", envelope, "account")
+
+    assert render.describe_kind(record) == "update account"
+    text = render.summary(record)
+    assert "balance: 100 → 250; version: 1 → 2" in text
+    assert "currency" not in text
+    assert "bank-bin.000001:42#0 gtid 0-1-7" in text
+
+
+def test_an_undecodable_record_says_why_and_shows_its_bytes():
+    record = Record(
+        "t", 1, 600, 0, "k", "undecodable", {"bytes": 3, "hex": "ff00aa"}, error="not JSON"
+    )
+
+    assert render.describe_kind(record) == "undecodable"
+    assert render.summary(record) == "not JSON; 3 bytes: ff00aa"
+
+
+def test_a_long_java_trace_keeps_its_head_and_every_cause():
+    trace = "\n".join(
+        ["org.example.Boom: outer", *[f"\tat frame{i}" for i in range(30)], "Caused by: Root: why"]
+    )
+
+    short = render.trimmed_trace(trace, full=False)
+
+    assert short.startswith("org.example.Boom: outer")
+    assert short.endswith("Caused by: Root: why")
+    assert "more lines (--full-trace shows them)" in short
+    assert render.trimmed_trace(trace, full=True) == trace
