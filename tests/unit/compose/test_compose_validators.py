@@ -1,0 +1,195 @@
+"""Real validators over the Docker distribution, none of which needs a Docker engine: the Compose
+Specification's JSON schema, the Compose Specification's own Go loader (what `docker compose
+config` runs), hadolint for the Dockerfiles and bash's parser for the shell scripts."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from compose_model import (
+    COMPOSE_FILE,
+    CONFIG_CHECK,
+    DOCKERFILES,
+    ENV_EXAMPLE,
+    REPO_ROOT,
+    compose_model,
+    copy_sources,
+    dockerfile_instructions,
+    environment,
+    final_stage,
+    sent_to_docker,
+)
+
+from stack.settings import LOCAL_ONLY_DEFAULTS
+
+pytestmark = pytest.mark.unit
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
+    assert found, f"{name} is not installed; `pip install -e '.[dev]'` installs it"
+    return found
+
+
+@pytest.fixture(scope="session")
+def config_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """compose/config-check built once: compose-go's loader, pinned by its go.mod and go.sum."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed; the compose-go loader check needs it")
+    binary = tmp_path_factory.mktemp("config-check") / "config-check"
+    built = subprocess.run(
+        [go, "build", "-mod=readonly", "-o", str(binary), "."],
+        cwd=CONFIG_CHECK,
+        env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""},
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    return binary
+
+
+def _load(config_check: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
+    arguments = [str(config_check), "-f", str(COMPOSE_FILE)]
+    for env_file in env_files:
+        arguments += ["-env-file", str(env_file)]
+    return subprocess.run(arguments, capture_output=True, text=True, timeout=60, check=False)
+
+
+# -- the compose file ------------------------------------------------------------------------------
+
+
+def test_the_compose_file_is_valid_against_the_compose_specifications_schema():
+    result = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_loader_accepts_the_file_with_the_example_environment(config_check):
+    result = _load(config_check, ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    project = json.loads(result.stdout)
+    assert project["name"] == "live-bank"
+    ours = compose_model()["services"]
+    assert set(project["services"]) == set(ours)
+    # What these tests read from the file is what Compose reads from it.
+    for name, service in project["services"].items():
+        assert service.get("command") == ours[name].get("command"), name
+        assert (service.get("environment") or {}) == environment(ours[name]), name
+        published = {(int(p["target"]), int(p["published"])) for p in service.get("ports", [])}
+        assert published == {
+            (int(p["target"]), int(p["published"])) for p in ours[name].get("ports", [])
+        }
+
+
+def test_the_compose_loader_names_every_missing_secret(config_check, tmp_path):
+    no_secrets = tmp_path / "empty.env"
+    no_secrets.write_text("")
+    result = _load(config_check, no_secrets)
+    assert result.returncode != 0
+    for name in LOCAL_ONLY_DEFAULTS:
+        assert f"required variable {name} is missing a value" in result.stderr, name
+    assert "cp .env.example .env" in result.stderr
+
+
+def test_a_changed_port_moves_every_address_that_names_it(config_check, tmp_path):
+    moved = tmp_path / "moved.env"
+    moved.write_text(ENV_EXAMPLE.read_text() + "BANK_SOR_PORT=18000\nBANK_SOE_PORT=18001\n")
+    result = _load(config_check, moved)
+    assert result.returncode == 0, result.stderr
+    gateway = json.loads(result.stdout)["services"]["soe"]
+    assert gateway["environment"]["BANK_SOR_PUBLIC_URL"] == "http://127.0.0.1:18000"
+    assert "http://127.0.0.1:18001" in gateway["environment"]["BANK_DASHBOARD_ORIGINS"]
+    assert [(p["target"], p["published"]) for p in gateway["ports"]] == [(8001, "18001")]
+
+
+# -- the images ------------------------------------------------------------------------------------
+
+
+def test_the_dockerfiles_pass_hadolint():
+    result = subprocess.run(
+        [_tool("hadolint"), *map(str, DOCKERFILES.values())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_each_image_runs_as_a_non_root_user(name):
+    users = [i.arguments for i in final_stage(DOCKERFILES[name]) if i.keyword == "USER"]
+    assert users, f"{name} runs as root"
+    assert users[-1].split(":")[0] not in {"0", "root"}
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_each_image_installs_the_pinned_dependencies_of_pyproject(name):
+    runs = " ".join(
+        i.arguments for i in dockerfile_instructions(DOCKERFILES[name]) if i.keyword == "RUN"
+    )
+    assert "pyproject.toml" in copy_sources(DOCKERFILES[name])
+    assert "['project']['dependencies']" in runs
+    assert "pip install --no-cache-dir --requirement" in runs
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_build_tools_stay_in_the_builder_stage(name):
+    final = " ".join(i.arguments for i in final_stage(DOCKERFILES[name]))
+    for tool in ("build-essential", "libmariadb-dev", "pkg-config"):
+        assert tool not in final, f"{name}'s image keeps {tool}"
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_the_build_context_holds_everything_the_image_copies(name):
+    for source in copy_sources(DOCKERFILES[name]):
+        assert sent_to_docker(source), f"{source} is left out by .dockerignore"
+
+
+def test_the_build_context_leaves_out_state_secrets_and_history():
+    for path in (".bank/keys/live-token-ed25519.pem", ".env", ".venv/bin/python", ".git/config"):
+        assert not sent_to_docker(path), path
+    for path in ("tests/unit/compose/compose_model.py", "sor/__pycache__/settings.cpython-311.pyc"):
+        assert not sent_to_docker(path), path
+    assert sent_to_docker("sor/settings.py")
+
+
+def test_every_image_the_compose_file_builds_has_a_dockerfile():
+    for name, service in compose_model()["services"].items():
+        if "build" in service:
+            dockerfile = REPO_ROOT / service["build"]["context"] / service["build"]["dockerfile"]
+            assert dockerfile in DOCKERFILES.values(), name
+
+
+# -- the scripts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "compose/sor-setup.sh",
+        "compose/podman-smoke.sh",
+        "compose/mariadb-init/10-debezium-user.sh",
+    ],
+)
+def test_the_shell_scripts_parse(script):
+    result = subprocess.run(["bash", "-n", str(REPO_ROOT / script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_mariadb_init_script_is_sourced_so_it_has_the_images_helpers():
+    # The image's entrypoint runs an executable *.sh on its own, without docker_process_sql.
+    init = REPO_ROOT / "compose" / "mariadb-init" / "10-debezium-user.sh"
+    assert not os.access(init, os.X_OK)
