@@ -18,6 +18,7 @@ from ops.connector import Connect, ConnectorStatus, paused, resumed, running
 from ops.consume import Selection, follow, history, parse_since
 from ops.database import Database
 from ops.errors import CANNOT, FINDINGS, OpsError
+from ops.gateway import Gateway
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
 from ops.topics import summaries
@@ -368,6 +369,7 @@ def trace_account(
         str, typer.Option(help="The BalanceChanged topic.")
     ] = topics.BALANCE_CHANGED,
     bootstrap: Bootstrap = None,
+    gateway_url: GatewayUrl = None,
     db_host: DbHost = None,
     db_port: DbPort = None,
     db_name: DbName = None,
@@ -377,21 +379,23 @@ def trace_account(
     """One account's latest changes hop by hop, with the delay of each hop.
 
     For each ledger row in the database: its CDC record (offset, commit and capture time), the
-    derived BalanceChanged (offset, derive time) and the gateway's send. A hop not reached yet
-    says so.
+    derived BalanceChanged (offset, derive time) and when the gateway fanned it out to how many
+    watchers. A hop not reached yet says so; the gateway hop says n/a when the gateway cannot
+    be asked or no longer remembers the event.
 
     Example: `bankctl trace 'NL16 LIVE 0428 5290 06' --limit 3`
     """
     database = _database(db_host, db_port, db_name, db_user, timeout)
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
+    gateway = Gateway(config.gateway_url(gateway_url), timeout)
     try:
-        found = trace(database, kafka, iban, limit, cdc_topic, events_topic)
+        found = trace(database, kafka, gateway, iban, limit, cdc_topic, events_topic)
     finally:
         database.close()
     if as_json:
         render.print_json(found.to_json())
     else:
-        render.print_all([render.trace_table(found), f"gateway send: n/a, {found.gateway_note}"])
+        render.print_all(render.trace_output(found))
 
 
 @app.command()

@@ -348,17 +348,24 @@ def trace_table(account_trace: AccountTrace) -> Table:
     table.add_column("ledger row (database)")
     table.add_column(f"CDC record ({escape(account_trace.cdc_topic)})")
     table.add_column(f"derived event ({escape(account_trace.events_topic)})")
-    table.add_column("gateway send")
+    table.add_column(f"gateway fan-out ({escape(account_trace.gateway_url)})")
     table.add_column("total", justify="right")
     for change in account_trace.changes:
         table.add_row(
             _ledger_cell(change.entry),
             _cdc_cell(change),
             _derived_cell(change),
-            "n/a" if change.gateway_sent_at is None else when(change.gateway_sent_at),
+            _gateway_cell(change),
             duration(change.total),
         )
     return table
+
+
+def trace_output(account_trace: AccountTrace) -> list[Table | str]:
+    out: list[Table | str] = [trace_table(account_trace)]
+    if account_trace.gateway_problem:
+        out.append(f"gateway fan-out: n/a, {escape(account_trace.gateway_problem)}")
+    return out
 
 
 def _ledger_cell(entry: LedgerRow) -> str:
@@ -394,6 +401,20 @@ def _derived_cell(change: ChangeTrace) -> str:
         )
         + f"\n[bold]+{duration(change.derive_delay)}[/]"
     )
+
+
+def _gateway_cell(change: ChangeTrace) -> str:
+    fan_out = change.gateway
+    if fan_out is None:
+        if change.derived is None:
+            return "n/a"
+        return f"[yellow]n/a[/] ({escape(change.gateway_note or '')})"
+    watchers = f"{fan_out.watchers} watcher{'' if fan_out.watchers == 1 else 's'}"
+    if fan_out.at_start:
+        lines = f"read back at the gateway's start {when(fan_out.fanned_out_at)}\n(not sent live)"
+    else:
+        lines = f"fanned out {when(fan_out.fanned_out_at)}\nto {watchers}"
+    return escape(lines) + f"\n[bold]+{duration(change.send_delay)}[/]"
 
 
 # --- reconcile ---------------------------------------------------------------------------------

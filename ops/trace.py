@@ -1,29 +1,33 @@
 """One account's latest changes hop by hop: the ledger row in the database, its CDC record, the
-derived BalanceChanged event and the gateway's send, with the delay of each hop.
+derived BalanceChanged event and the gateway's fan-out, with the delay of each hop.
 
 Matching: the CDC topic carries an account's ledger entries and balance updates together, keyed
 by account id. A ledger row's own CDC record is found by entry id; the balance update of the same
 transaction by its GTID and balances (before = balance_after - amount, after = balance_after).
-The derived event names its ledger entry, or else its source position is the update's.
+The derived event names its ledger entry, or else its source position is the update's. The
+gateway is asked, by event id, when it fanned each derived event out (its `/fan-out`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from events import topics
 from ops.database import AccountRow, Database, LedgerRow
+from ops.errors import OpsError
+from ops.gateway import FanOut, Gateway
 from ops.kafka import Kafka
 from ops.records import AVRO, DEBEZIUM, Record, from_message
 
 # Kafka record times and database times come from different clocks; read from a little earlier.
 _MARGIN_MS = 60_000
 
-GATEWAY_NOT_EXPOSED = (
-    "the gateway does not expose when it sent an event (it stamps sent_at only on the "
-    "websocket message to the client)"
+NOT_REMEMBERED = (
+    "the gateway does not remember this event: not read by it yet (see `bankctl lag`), or older "
+    "than the last events it keeps (BANK_SOE_FAN_OUT_LOG_SIZE, 10,000 by default)"
 )
+NOTHING_DERIVED = "no derived event to look for"
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ class ChangeTrace:
     entry: LedgerRow
     cdc: CdcHop | None
     derived: DerivedHop | None
-    gateway_sent_at: int | None = None
+    gateway: FanOut | None = None
+    gateway_note: str | None = None  # why the gateway hop is missing
 
     @property
     def capture_delay(self) -> int | None:
@@ -67,13 +72,16 @@ class ChangeTrace:
 
     @property
     def send_delay(self) -> int | None:
-        if self.gateway_sent_at is None or self.derived is None:
+        if self.gateway is None or self.derived is None:
             return None
-        return self.gateway_sent_at - self.derived.derived_at
+        return self.gateway.fanned_out_at - self.derived.derived_at
 
     @property
     def total(self) -> int | None:
-        last = self.gateway_sent_at or (self.derived.derived_at if self.derived else None)
+        if self.gateway is not None:
+            last: int | None = self.gateway.fanned_out_at
+        else:
+            last = self.derived.derived_at if self.derived else None
         return None if last is None else last - self.entry.created_at
 
     def to_json(self) -> dict[str, Any]:
@@ -81,7 +89,8 @@ class ChangeTrace:
             "ledger_entry": self.entry.__dict__,
             "cdc": None if self.cdc is None else self.cdc.__dict__,
             "derived": None if self.derived is None else self.derived.__dict__,
-            "gateway_sent_at": self.gateway_sent_at,
+            "gateway": None if self.gateway is None else self.gateway.__dict__,
+            "gateway_note": self.gateway_note,
             "delays_ms": {
                 "database_to_cdc": self.capture_delay,
                 "cdc_to_derived": self.derive_delay,
@@ -97,14 +106,15 @@ class AccountTrace:
     changes: list[ChangeTrace]
     cdc_topic: str
     events_topic: str
-    gateway_note: str = GATEWAY_NOT_EXPOSED
+    gateway_url: str
+    gateway_problem: str | None = None  # the gateway could not be asked
 
     def to_json(self) -> dict[str, Any]:
         return {
             "account": self.account.__dict__,
             "cdc_topic": self.cdc_topic,
             "events_topic": self.events_topic,
-            "gateway": self.gateway_note,
+            "gateway": {"url": self.gateway_url, "problem": self.gateway_problem},
             "changes": [c.to_json() for c in self.changes],
         }
 
@@ -112,6 +122,7 @@ class AccountTrace:
 def trace(
     database: Database,
     kafka: Kafka,
+    gateway: Gateway,
     iban: str,
     limit: int = 5,
     cdc_topic: str = topics.CDC_MONEY,
@@ -120,7 +131,7 @@ def trace(
     account = database.account(iban)
     entries = database.ledger(account.id, limit)
     if not entries:
-        return AccountTrace(account, [], cdc_topic, events_topic)
+        return AccountTrace(account, [], cdc_topic, events_topic, gateway.url)
     since = min(e.created_at for e in entries) - _MARGIN_MS
     cdc = [r for r in _read_since(kafka, cdc_topic, since) if _cdc_of(r, account.id)]
     events = [
@@ -139,7 +150,32 @@ def trace(
         update = _update_of(entry, entry_records.get(entry.id), updates, used)
         hop = None if update is None else _cdc_hop(update)
         changes.append(ChangeTrace(entry, hop, _derived_hop(entry, hop, events)))
-    return AccountTrace(account, changes, cdc_topic, events_topic)
+    try:
+        fan_outs = gateway.fan_outs(c.derived.event_id for c in changes if c.derived)
+    except OpsError as error:
+        problem = f"{error.what} ({gateway.url})"
+        return AccountTrace(
+            account,
+            [replace(c, gateway_note=problem if c.derived else NOTHING_DERIVED) for c in changes],
+            cdc_topic,
+            events_topic,
+            gateway.url,
+            problem,
+        )
+    return AccountTrace(
+        account,
+        [_with_fan_out(c, fan_outs) for c in changes],
+        cdc_topic,
+        events_topic,
+        gateway.url,
+    )
+
+
+def _with_fan_out(change: ChangeTrace, fan_outs: dict[str, FanOut]) -> ChangeTrace:
+    if change.derived is None:
+        return replace(change, gateway_note=NOTHING_DERIVED)
+    found = fan_outs.get(change.derived.event_id)
+    return replace(change, gateway=found, gateway_note=None if found else NOT_REMEMBERED)
 
 
 def _read_since(kafka: Kafka, topic: str, since_ms: int) -> list[Record]:

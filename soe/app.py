@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,11 +24,13 @@ from soe.accounts import AccountBook
 from soe.auth import PublicKeyMissing, TokenVerifier
 from soe.config import GatewayConfig, load_config
 from soe.connections import Hub
+from soe.fan_out_log import FanOutLog
 from soe.feed import Feed
 from soe.protocol import CloseCode
 
 log = logging.getLogger("soe")
 STATIC_DIR = Path(__file__).parent / "static"
+MAX_FAN_OUT_IDS = 100
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
         book = AccountBook(config.history_per_account)
-        hub = Hub(book, config.snapshot_history)
+        hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
         verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
         try:
             verifier.public_key()
@@ -78,6 +81,16 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/fan-out")
+    async def fan_out(
+        request: Request,
+        event_id: Annotated[list[str], Query(max_length=MAX_FAN_OUT_IDS)],
+    ) -> dict[str, dict[str, object]]:
+        """When the gateway fanned out these events and to how many connections; ids it does
+        not remember (not read yet, or older than its log) are absent."""
+        hub: Hub = request.app.state.gateway.hub
+        return {i: asdict(found) for i, found in hub.fan_outs.lookup(event_id).items()}
 
     @app.get("/config.json")
     async def dashboard_config() -> dict[str, str]:

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from events.topics import DEFAULT_NAMESPACE, DerivedTopics, derived_topics
+from soe import fan_out_log
 from stack.settings import ConfigurationError, env, env_int, settings
-
-DEFAULT_ORIGINS = "http://127.0.0.1:8001,http://localhost:8001"
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class GatewayConfig:
     history_per_account: int
     history_load_per_partition: int
     snapshot_history: int
+    fan_out_log_size: int
     send_queue_size: int
     max_message_bytes: int
     heartbeat_seconds: float
@@ -52,18 +52,18 @@ def _topics() -> DerivedTopics:
 
 def load_config() -> GatewayConfig:
     stack = settings()
-    origins = env("BANK_DASHBOARD_ORIGINS", DEFAULT_ORIGINS)
     heartbeat = _at_least("BANK_SOE_HEARTBEAT_SECONDS", 15)
     return GatewayConfig(
         kafka_bootstrap=stack.kafka_bootstrap,
         topics=_topics(),
         public_key_pem=env("BANK_LIVE_TOKEN_PUBLIC_KEY", "") or None,
         public_key_file=stack.path("keys", "live-token-ed25519.pub.pem"),
-        dashboard_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+        dashboard_origins=frozenset(stack.dashboard_origins),
         sor_public_url=env("BANK_SOR_PUBLIC_URL", stack.sor_url).rstrip("/"),
         history_per_account=_at_least("BANK_SOE_HISTORY_PER_ACCOUNT", 100),
         history_load_per_partition=_at_least("BANK_SOE_HISTORY_LOAD_PER_PARTITION", 10_000),
         snapshot_history=_at_least("BANK_SOE_SNAPSHOT_HISTORY", 20),
+        fan_out_log_size=_at_least("BANK_SOE_FAN_OUT_LOG_SIZE", fan_out_log.DEFAULT_CAPACITY),
         # The feed hands writers the loop every 32 records; a smaller queue would drop fast readers.
         send_queue_size=_at_least("BANK_SOE_SEND_QUEUE", 256, minimum=64),
         max_message_bytes=_at_least("BANK_SOE_MAX_MESSAGE_BYTES", 4096),

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from soe import metrics, protocol
 from soe.accounts import Account, AccountBook, Event, StateChange, snapshot
 from soe.auth import Principal
+from soe.fan_out_log import FanOutLog
 from soe.protocol import CloseCode, Subscribe
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,11 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, book: AccountBook, snapshot_history: int) -> None:
+    def __init__(
+        self, book: AccountBook, snapshot_history: int, fan_outs: FanOutLog | None = None
+    ) -> None:
         self.book = book
+        self.fan_outs = fan_outs if fan_outs is not None else FanOutLog()
         self._snapshot_history = snapshot_history
         self._connections: set[Connection] = set()
         self._by_iban: dict[str, set[Connection]] = {}
@@ -167,15 +171,24 @@ class Hub:
         if not connection.push(message):
             self.drop_slow(connection)
 
-    def publish_change(self, event: Event) -> None:
-        iban, sequence = event["iban"], event["sequence"]
+    def publish_change(self, event: Event, *, at_start: bool = False) -> None:
+        """Queue a change to every connection watching its account; ``at_start`` marks one read
+        back while the gateway catches up at start, before any client may connect."""
+        iban = event["iban"]
         if iban in self._pending:
             self._resolve_pending(iban)
+        queued = self._fan_out(event)
+        self.fan_outs.record(event["event_id"], queued, at_start=at_start)
+
+    def _fan_out(self, event: Event) -> int:
+        """How many connections the change was queued to."""
+        iban, sequence = event["iban"], event["sequence"]
         watchers = self._by_iban.get(iban)
         if not watchers:
-            return
+            return 0
         payload = protocol.encode({"type": "balance_changed", **event})
         owner = event.get("customer_id")
+        queued = 0
         for connection in list(watchers):
             if connection.sent_sequence.get(iban, -1) >= sequence:
                 continue
@@ -183,8 +196,11 @@ class Hub:
                 self._stop_watching(connection, iban, "the account changed owner")
                 continue
             connection.sent_sequence[iban] = sequence
-            if not connection.queue.offer(payload, "balance_changed"):
+            if connection.queue.offer(payload, "balance_changed"):
+                queued += 1
+            else:
                 self.drop_slow(connection)
+        return queued
 
     def publish_state(self, change: StateChange) -> None:
         account = change.account

@@ -232,7 +232,7 @@ class Feed:
             self._hub.publish_state(self._book.apply_balance(value))
         elif topic == self._topics.balance_changed:
             if self._book.apply_change(value):
-                self._hub.publish_change(value)
+                self._hub.publish_change(value, at_start=not self.ready)
             else:
                 metrics.DUPLICATES.inc()
         else:

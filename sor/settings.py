@@ -144,7 +144,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The dashboard asks for live-feed tokens from the browser; only that endpoint answers CORS.
-CORS_ALLOWED_ORIGINS = _csv("BANK_DASHBOARD_ORIGINS", "http://127.0.0.1:8001,http://localhost:8001")
+CORS_ALLOWED_ORIGINS = STACK.dashboard_origins
 CORS_URLS_REGEX = r"^/api/auth/live-token/$"
 
 LIVE_TOKEN_PRIVATE_KEY_PEM = env("BANK_LIVE_TOKEN_PRIVATE_KEY", "")

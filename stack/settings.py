@@ -85,6 +85,13 @@ class Settings:
     def soe_url(self) -> str:
         return f"http://{self.host}:{self.soe_port}"
 
+    @property
+    def dashboard_origins(self) -> list[str]:
+        """Origins allowed to ask for live-feed tokens and to open the live feed."""
+        default = f"{self.soe_url},http://localhost:{self.soe_port}"
+        raw = env("BANK_DASHBOARD_ORIGINS", default)
+        return [origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()]
+
     def path(self, *parts: str) -> Path:
         return self.state_dir.joinpath(*parts)
 

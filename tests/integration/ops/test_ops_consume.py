@@ -145,4 +145,4 @@ def test_follow_prints_new_records_as_they_arrive(scratch_topic):
         assert record["value"]["delta"] == 42
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(10) == 0, process.stderr.read()
+        assert process.wait(30) == 0, process.stderr.read()

@@ -1,4 +1,4 @@
-"""The gateway's HTTP side: probes, metrics, the dashboard and its configuration."""
+"""The gateway's HTTP side: probes, metrics, fan-out times, the dashboard and its configuration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 
 import httpx
 import pytest
-from soe_live import Client, new_customer_id
+from soe_live import Client, new_customer_id, now_ms
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,86 @@ def test_metrics_count_connections_events_lag_and_drops(gateway):
         "soe_kafka_consumers",
     ):
         assert name in text
+
+
+class NotFannedOutYet(AssertionError):
+    pass
+
+
+def fanned_out(gateway, *event_ids: str) -> dict[str, dict]:
+    """/fan-out's answer once the gateway remembers every one of these events."""
+
+    @retry(
+        retry=retry_if_exception_type(NotFannedOutYet),
+        stop=stop_after_delay(15),
+        wait=wait_fixed(0.2),
+        reraise=True,
+    )
+    def remembered() -> dict[str, dict]:
+        response = httpx.get(f"{gateway.http}/fan-out", params={"event_id": list(event_ids)})
+        assert response.status_code == 200, response.text
+        found = response.json()
+        if set(found) != set(event_ids):
+            raise NotFannedOutYet(f"the gateway remembers only {sorted(found)}")
+        return found
+
+    return remembered()
+
+
+def test_fan_out_tells_when_each_event_was_queued_and_to_how_many_watchers(gateway, minter, ledger):
+    customer = new_customer_id()
+    watched = ledger.open_account(customer)
+    unwatched = ledger.open_account(customer)
+    ledger.flush()
+
+    async def scenario() -> tuple[dict, dict]:
+        clients = [await Client.open(gateway.ws, origin=gateway.origin) for _ in range(2)]
+        for client in clients:
+            await client.authenticate(minter.token(customer))
+            await client.subscribe_when_known([watched])
+        await clients[0].subscribe_when_known([unwatched])  # then let go of it again
+        await clients[0].send({"type": "unsubscribe", "accounts": [unwatched]})
+        await clients[0].until("unsubscribed")
+        seen, quiet = ledger.change(watched, 250), ledger.change(unwatched, -40)
+        ledger.flush()
+        for client in clients:
+            await client.changes(watched, 1)
+            await client.close()
+        return seen, quiet
+
+    before = now_ms()
+    seen, quiet = asyncio.run(scenario())
+    found = fanned_out(gateway, seen["event_id"], quiet["event_id"])
+    assert found[seen["event_id"]]["watchers"] == 2
+    assert found[quiet["event_id"]]["watchers"] == 0
+    for event in (seen, quiet):
+        fan_out = found[event["event_id"]]
+        assert before <= fan_out["fanned_out_at"] <= now_ms()
+        assert fan_out["fanned_out_at"] >= event["derived_at"]
+        assert fan_out["at_start"] is False
+        assert set(fan_out) == {"fanned_out_at", "watchers", "at_start"}  # no amounts, no IBANs
+
+
+def test_after_a_restart_events_read_back_at_start_are_marked_so(own_gateway, ledger):
+    iban = ledger.open_account(new_customer_id())
+    event = ledger.change(iban, 500)
+    ledger.flush()
+    assert fanned_out(own_gateway, event["event_id"])[event["event_id"]]["at_start"] is False
+
+    own_gateway.executor.stop()
+    own_gateway.executor.start()
+    read_back = fanned_out(own_gateway, event["event_id"])[event["event_id"]]
+    assert read_back["at_start"] is True
+    assert read_back["watchers"] == 0
+
+
+def test_fan_out_leaves_unknown_events_out_and_takes_at_most_100_ids(gateway):
+    unknown = httpx.get(f"{gateway.http}/fan-out", params={"event_id": "sor:no-such-event:0:0"})
+    assert unknown.status_code == 200
+    assert unknown.json() == {}
+    too_many = [f"sor:bin:{n}:0" for n in range(101)]
+    assert httpx.get(f"{gateway.http}/fan-out", params={"event_id": too_many}).status_code == 422
+    assert httpx.get(f"{gateway.http}/fan-out").status_code == 422
 
 
 def test_the_dashboard_is_served_with_its_configuration(gateway):

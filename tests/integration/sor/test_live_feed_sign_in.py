@@ -10,11 +10,12 @@ from rest_framework.test import APIClient
 
 from sor.bank.api.sign_in import SignInThrottle
 from sor.bank.models import Customer
+from stack.settings import settings as stack_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 URL = "/api/auth/live-token/"
-DASHBOARD = "http://127.0.0.1:8001"
+DASHBOARD = stack_settings().dashboard_origins[0]
 
 
 @pytest.fixture

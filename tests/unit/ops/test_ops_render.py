@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ops import render
+from ops.database import LedgerRow
+from ops.gateway import FanOut
 from ops.records import Record
+from ops.trace import NOT_REMEMBERED, CdcHop, ChangeTrace, DerivedHop
 
 pytestmark = pytest.mark.unit
 
@@ -67,3 +70,33 @@ def test_a_long_java_trace_keeps_its_head_and_every_cause():
     assert short.endswith("Caused by: Root: why")
     assert "more lines (--full-trace shows them)" in short
     assert render.trimmed_trace(trace, full=True) == trace
+
+
+def _change(fan_out: FanOut | None, note: str | None = None) -> ChangeTrace:
+    entry = LedgerRow(9, 2, 500, 1500, "deposit", "salary", "clerk", created_at=1_000)
+    cdc = CdcHop(0, 3, 1_000, captured_at=1_200, event_id="sor:bin:1:0", gtid="0-1-7")
+    derived = DerivedHop(
+        1, 4, derived_at=1_250, sequence=5, event_id="sor:bin:1:0", ledger_match="matched"
+    )
+    return ChangeTrace(entry, cdc, derived, fan_out, note)
+
+
+def test_the_gateway_hop_shows_its_fan_out_watchers_and_delay():
+    change = _change(FanOut(fanned_out_at=1_262, watchers=2, at_start=False))
+    assert (change.send_delay, change.total) == (12, 262)
+    cell = render._gateway_cell(change)
+    assert f"fanned out {render.when(1_262)}" in cell
+    assert "to 2 watchers" in cell and "+12 ms" in cell
+
+
+def test_an_event_read_back_at_the_gateways_start_is_not_called_sent():
+    cell = render._gateway_cell(_change(FanOut(fanned_out_at=90_000, watchers=0, at_start=True)))
+    assert "read back at the gateway's start" in cell and "not sent live" in cell
+    assert "fanned out" not in cell
+
+
+def test_a_gateway_hop_it_cannot_fill_says_why():
+    change = _change(None, NOT_REMEMBERED)
+    assert (change.send_delay, change.total) == (None, 250)
+    assert "n/a" in render._gateway_cell(change)
+    assert "does not remember this event" in render._gateway_cell(change)

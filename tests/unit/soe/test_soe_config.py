@@ -1,7 +1,7 @@
 import pytest
 
 from soe.config import load_config
-from stack.settings import ConfigurationError
+from stack.settings import ConfigurationError, settings
 
 pytestmark = pytest.mark.unit
 
@@ -10,7 +10,8 @@ def test_defaults_are_for_a_developers_machine(monkeypatch):
     for name in ("BANK_DASHBOARD_ORIGINS", "BANK_LIVE_TOKEN_PUBLIC_KEY", "BANK_SOE_SEND_QUEUE"):
         monkeypatch.delenv(name, raising=False)
     config = load_config()
-    assert config.dashboard_origins == {"http://127.0.0.1:8001", "http://localhost:8001"}
+    port = settings().soe_port  # the dashboard is the gateway's own page: its origin by default
+    assert config.dashboard_origins == {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
     assert config.public_key_pem is None
     assert config.public_key_file.name == "live-token-ed25519.pub.pem"
     assert config.send_queue_size == 256
