@@ -13,13 +13,14 @@ import httpx
 import pytest
 from click.testing import Result
 from confluent_kafka.admin import AdminClient, NewTopic
-from ops_stack import BrokenConnector, NotFailedYet, Teller
+from ops_stack import BrokenConnector, NotFailedYet
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 from typer.testing import CliRunner
 
 from ops.cli import app
 from stack.connector import load_connector
 from stack.settings import settings
+from tests.support.teller import Teller
 
 Bankctl = Callable[..., Result]
 

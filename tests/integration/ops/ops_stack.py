@@ -1,5 +1,5 @@
 """Helpers of bankctl's integration tests: producing to and reading scratch topics, picking
-accounts, booking through the system of record's REST API."""
+accounts. Bookings go through tests.support.teller."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from stack.settings import Settings, env, settings
+from stack.settings import env, settings
 
 # The installed command, beside the interpreter running the tests.
 BANKCTL = Path(sys.executable).parent / "bankctl"
@@ -96,39 +95,6 @@ def quiet_accounts(count: int) -> list[Account]:
         connection.close()
     assert len(rows) == count, "the seed data has too few open EUR accounts"
     return [Account(*row) for row in rows]
-
-
-@dataclass(frozen=True)
-class Deposit:
-    iban: str
-    entry_id: int
-
-
-class Teller:
-    """A staff member booking through the REST API, as the system of record's clients do."""
-
-    def __init__(self, config: Settings) -> None:
-        response = httpx.post(
-            f"{config.sor_url}/api/auth/token/",
-            json={
-                "username": env("DJANGO_SUPERUSER_USERNAME"),
-                "password": env("DJANGO_SUPERUSER_PASSWORD"),
-            },
-            timeout=10,
-        )
-        assert response.status_code == 200, f"no API token: {response.text}"
-        self.http = httpx.Client(
-            base_url=config.sor_url,
-            headers={"Authorization": f"Token {response.json()['token']}"},
-            timeout=30,
-        )
-
-    def deposit(self, iban: str, amount: str, reason: str) -> Deposit:
-        response = self.http.post(
-            f"/api/accounts/{iban}/deposit/", json={"amount": amount, "reason": reason}
-        )
-        assert response.status_code == 201, f"deposit refused: {response.text}"
-        return Deposit(iban, response.json()["entry"]["id"])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def test_a_deposit_is_traced_hop_by_hop_with_delays(bankctl, teller):
     """Needs the stack's gateway to run this code (it has /fan-out): restart it after changing
     soe/."""
     (account,) = quiet_accounts(1)
-    deposit = teller.deposit(account.iban, "1.23", "bankctl trace test")
+    deposit = teller.deposit(account.iban, 123, "bankctl trace test")
 
     @retry(
         retry=retry_if_exception_type(NotFannedOutYet),
@@ -75,7 +75,7 @@ def test_a_deposit_is_traced_hop_by_hop_with_delays(bankctl, teller):
 
 def test_a_gateway_that_does_not_answer_leaves_only_its_hop_out(bankctl, teller):
     (account,) = quiet_accounts(1)
-    deposit = teller.deposit(account.iban, "0.42", "bankctl trace without gateway")
+    deposit = teller.deposit(account.iban, 42, "bankctl trace without gateway")
     nowhere = "http://127.0.0.1:1"
 
     @retry(
