@@ -6,39 +6,21 @@ import secrets
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from stack.settings import REPO_ROOT, env
 from tests.support.bank_clerk import BankClerk
 from tests.support.bank_db import open_eur_account
+from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-# Without these Chromium keeps dialling Google's hosts, which this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
 
 
 @pytest.fixture
 def browser_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_the_demo_customer_sees_a_clerks_change_without_reloading(running_stack, browser_page):

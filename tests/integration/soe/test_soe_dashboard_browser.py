@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from soe_live import new_customer_id
+
+from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-def page() -> Page:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser.new_page(viewport={"width": 390, "height": 844})
-        finally:
-            browser.close()
+def page() -> Iterator[Page]:
+    with chromium_page(width=390, height=844) as phone:
+        yield phone
 
 
 def balance_of(page: Page, iban: str):
