@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 
-.PHONY: up down status logs wipe test test-unit lint format install help
+.PHONY: up down status logs wipe test test-unit lint format install help bench
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
@@ -13,6 +13,7 @@ help:
 	@echo "make status   state of each component     make logs   follow every log"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
 	@echo "make lint     ruff check and format check"
+	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
 
 # First run: Debian packages (MariaDB, build deps of mysqlclient, kcat, Chromium), then the venv.
 $(VENV)/.installed: pyproject.toml stack/install-system-packages.sh
@@ -44,6 +45,10 @@ wipe:
 
 test: up
 	@$(PY) -m pytest
+
+# Scenarios and options: `$(PY) -m bench --help`; results in bench/results/.
+bench: up
+	@$(PY) -m bench $(BENCH_ARGS)
 
 test-unit: $(VENV)/.installed
 	@$(PY) -m pytest -m unit

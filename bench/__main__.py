@@ -1,0 +1,124 @@
+"""Benchmarks of the live bank against the running stack: `python -m bench [SCENARIO ...]`.
+
+Scenarios (all of them, in this order, when none is named):
+  latency     10 changes/s for 60 s: commit-to-receipt p50/p95/p99 and per hop
+  sustained   rate steps (100 … 2,000 changes/s, 60 s each): p99 and whether the worker kept up
+  fanout      1,000 / 5,000 / 10,000 websocket clients on the one gateway while changes flow
+  compare     polling the REST API and a consumer-per-connection gateway against ours, 100/500
+  footprint   memory and CPU of every component, idle and at the highest sustained rate
+  derivation  events per second one Faust worker derives, and the delay it adds (issue 5)
+
+Each scenario writes bench/results/<time>-<scenario>.json (every figure, the settings, the
+machine), a Markdown summary and PNG plots. `--quick` runs short steps, to prove it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from bench import load, report
+from bench.scenarios import SCENARIOS, Context
+from stack.settings import settings
+
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+# Wide tables also when the output goes to a file or a CI log (rich assumes 80 columns there).
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+FULL_RATES = "100,250,500,1000,2000"
+FULL_FANOUT = "1000,5000,10000"
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
+@app.command()
+def main(
+    scenarios: Annotated[
+        list[str] | None, typer.Argument(help=f"any of {', '.join(SCENARIOS)}; default all")
+    ] = None,
+    quick: Annotated[bool, typer.Option(help="short steps and small counts")] = False,
+    accounts: Annotated[int, typer.Option(help="accounts of the bench customer to use")] = 1000,
+    rates: Annotated[str | None, typer.Option(help=f"sustained steps [{FULL_RATES}]")] = None,
+    step_seconds: Annotated[
+        float | None, typer.Option(help="seconds per sustained step [60; 10 quick]")
+    ] = None,
+    fanout: Annotated[
+        str | None, typer.Option(help=f"fan-out client counts [{FULL_FANOUT}; 1000 quick]")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="footprint's load rate [the highest sustained]")
+    ] = None,
+    via: Annotated[str, typer.Option(help="book through the 'service' layer or the 'api'")] = (
+        "service"
+    ),
+    processes: Annotated[int, typer.Option(help="load generator processes")] = 2,
+    threads: Annotated[int, typer.Option(help="threads per load generator process")] = 4,
+) -> None:
+    names = scenarios or list(SCENARIOS)
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise typer.BadParameter(f"unknown scenario {unknown}; choose from {list(SCENARIOS)}")
+    if via not in ("service", "api"):
+        raise typer.BadParameter("--via is 'service' or 'api'")
+    config = settings()
+    with console.status("opening the benchmark's accounts (once) and signing in"):
+        bench_accounts = load.bench_accounts(accounts)
+        for chatty in ("httpx", "matplotlib", "aiokafka"):  # Django's set-up logs at INFO
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        token = load.api_token()
+    facts = report.machine()
+    run_settings = {
+        "command": shlex.join(["python", "-m", "bench", *sys.argv[1:]]),
+        "quick": quick,
+    }
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        ctx = Context(
+            config=config,
+            accounts=bench_accounts,
+            quick=quick,
+            progress=progress,
+            via=via,
+            processes=processes,
+            threads=threads,
+            api_token=token,
+            rates=_numbers(rates or ("100,250,500,1000,2000")),
+            step_seconds=step_seconds or (10.0 if quick else 60.0),
+            fanout=[int(n) for n in _numbers(fanout or ("1000" if quick else FULL_FANOUT))],
+            footprint_rate=rate,
+        )
+        overall = progress.add_task("scenarios", total=len(names))
+        for name in names:
+            progress.update(overall, description=f"scenario {name}")
+            outcome = asyncio.run(SCENARIOS[name](ctx))
+            paths = report.write(outcome, run_settings, facts)
+            progress.console.print()
+            report.show(outcome, progress.console)
+            progress.console.print(f"[dim]written: {', '.join(str(p) for p in paths)}[/]")
+            progress.advance(overall)
+
+
+if __name__ == "__main__":
+    app()

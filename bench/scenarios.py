@@ -1,0 +1,934 @@
+"""The benchmark scenarios of issue 9 (and the derivation benchmark of issue 5), one function each.
+
+Each books real changes with the load generator, watches them arrive, and returns an Outcome
+(report.py) with every figure and the tables to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from rich.progress import Progress, TaskID
+
+from bench import footprint as fp
+from bench.clients import (
+    FeedClient,
+    Poller,
+    close_clients,
+    live_token,
+    now_ms,
+    open_clients,
+    raise_open_files_limit,
+)
+from bench.hops import (
+    CDC_RECORDS_PER_CHANGE,
+    HOPS,
+    TOTAL,
+    hop_delays,
+    hop_summaries,
+    lag_trend,
+    ratio,
+    summary,
+    sustained,
+)
+from bench.kafka_probe import (
+    GroupLag,
+    delete_namespace,
+    end_offsets,
+    read_events,
+    wait_for_topic,
+)
+from bench.load import Account, LoadPlan, LoadResult, run_load
+from bench.report import Outcome, Table, latest, ms
+from events.topics import CDC_MONEY
+from soi.config import APP_ID, TOPICS
+from stack import processes
+from stack.settings import REPO_ROOT, Settings
+
+LATENCY_GOAL = {"p50": 50.0, "p99": 150.0}
+SUSTAINED_P99_GOAL = 500.0
+FANOUT_RATE = 50.0  # changes per second while the fan-out clients watch
+COMPARE_RATE = 10.0
+QUIET_SECONDS = 2.0  # the tail of a phase: wait until nothing new arrived for this long
+
+
+@dataclass
+class Context:
+    config: Settings
+    accounts: list[Account]
+    quick: bool
+    progress: Progress
+    via: str = "service"
+    processes: int = 2
+    threads: int = 4
+    api_token: str | None = None
+    rates: list[float] = field(default_factory=list)
+    step_seconds: float = 60.0
+    fanout: list[int] = field(default_factory=list)
+    footprint_rate: float | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.config.soe_url.replace("http", "ws", 1) + "/ws"
+
+    def seconds(self, full: float, quick: float) -> float:
+        return quick if self.quick else full
+
+    def task(self, description: str, total: float | None) -> TaskID:
+        return self.progress.add_task(description, total=total)
+
+    def done(self, task: TaskID) -> None:
+        self.progress.update(task, visible=False)
+
+    def plan(
+        self, rate: float | None, seconds: float, accounts: list[Account], label: str, **extra: Any
+    ) -> LoadPlan:
+        return LoadPlan(
+            rate=rate,
+            seconds=seconds,
+            accounts=tuple(accounts),
+            label=label,
+            via=self.via,
+            processes=self.processes,
+            threads=self.threads,
+            api_token=self.api_token,
+            **extra,
+        )
+
+    def load_settings(self) -> dict[str, Any]:
+        how = "service layer in-process" if self.via == "service" else "REST API"
+        return {
+            "booked_via": f"{how}, {self.processes} processes x {self.threads} threads",
+            "accounts": len(self.accounts),
+        }
+
+
+async def book(ctx: Context, plan: LoadPlan) -> LoadResult:
+    """Runs the load plan in worker processes, with a progress bar; the event loop stays free
+    for the clients."""
+    total = plan.limit or (plan.rate * plan.seconds if plan.rate else None)
+    task = ctx.task(f"booking: {plan.label}", total)
+    result = await asyncio.to_thread(
+        run_load, plan, lambda booked: ctx.progress.update(task, completed=booked)
+    )
+    ctx.done(task)
+    return result
+
+
+async def wait_quiet(sink: list, expected: int | None = None, limit: float = 30.0) -> None:
+    """Until `expected` receipts are in, or nothing new arrived for QUIET_SECONDS."""
+    deadline = time.monotonic() + limit
+    seen, since = len(sink), time.monotonic()
+    while time.monotonic() < deadline:
+        if expected is not None and len(sink) >= expected:
+            return
+        await asyncio.sleep(0.2)
+        if len(sink) != seen:
+            seen, since = len(sink), time.monotonic()
+        elif time.monotonic() - since > QUIET_SECONDS:
+            return
+
+
+def total_delays(receipts: list[dict[str, Any]]) -> list[float]:
+    return [d[TOTAL[0]] for d in map(hop_delays, receipts) if TOTAL[0] in d]
+
+
+def hop_rows(hops: dict[str, dict[str, Any]]) -> list[list[str]]:
+    return [
+        [name, str(s["count"]), ms(s["p50"]), ms(s["p95"]), ms(s["p99"]), ms(s["max"])]
+        for name, s in hops.items()
+    ]
+
+
+HOP_COLUMNS = ["hop", "events", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+
+
+# -- 1. light-load latency -------------------------------------------------------------------
+
+
+async def latency(ctx: Context) -> Outcome:
+    rate, seconds = 10.0, ctx.seconds(60, 15)
+    accounts = ctx.accounts[:100]  # one subscribe message holds at most 100 accounts
+    receipts: list[dict[str, Any]] = []
+    client = FeedClient(
+        ctx.ws_url,
+        ctx.config.soe_url,
+        live_token(ctx.config),
+        receipts,
+        [a.iban for a in accounts],
+        since_ms=now_ms(),
+    )
+    await client.open()
+    result = await book(ctx, ctx.plan(rate, seconds, accounts, "bench latency"))
+    await wait_quiet(receipts, expected=result.booked)
+    await client.close()
+
+    hops = hop_summaries(receipts)
+    total = hops[TOTAL[0]]
+    met = total["count"] > 0 and all(total[q] < limit for q, limit in LATENCY_GOAL.items())
+    per_event = [hop_delays(r) for r in receipts]
+    return Outcome(
+        scenario="latency",
+        title="Light-load latency",
+        settings={
+            "rate": rate,
+            "seconds": seconds,
+            "watched_accounts": len(accounts),
+            **ctx.load_settings(),
+        },
+        figures={
+            "booked": result.booked,
+            "failed": result.failed,
+            "achieved_rate": result.achieved_rate,
+            "received": len(receipts),
+            "missing": result.booked - len(receipts),
+            "hops": hops,
+            "goal_ms": LATENCY_GOAL,
+            "goal_met": met,
+            "client_close_code": client.close_code,
+            "per_event_ms": per_event,
+            "load_errors": result.errors,
+        },
+        tables=[Table("commit to receipt, per hop", HOP_COLUMNS, hop_rows(hops))],
+        notes=[
+            f"{result.booked} changes at {result.achieved_rate:.1f}/s, {len(receipts)} received; "
+            f"goal p50 < 50 ms and p99 < 150 ms: {'met' if met else 'NOT met'}",
+            "commit = the row's updated_at, set by Django inside the committing transaction "
+            "(ms precise, a little before the commit itself)",
+        ],
+        latency_samples={
+            name: [d[name] for d in per_event if name in d] for name, _, _ in (*HOPS, TOTAL)
+        },
+    )
+
+
+# -- 2. sustained rate ------------------------------------------------------------------------
+
+
+async def _sample_lag(lag: GroupLag, samples: list[tuple[float, int]], stop: asyncio.Event):
+    start = time.monotonic()
+    while not stop.is_set():
+        samples.append((time.monotonic() - start, await asyncio.to_thread(lag.total)))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+async def sustained_rate(ctx: Context) -> Outcome:
+    seconds = ctx.step_seconds
+    ibans = [a.iban for a in ctx.accounts]
+    receipts: list[dict[str, Any]] = []
+    token = live_token(ctx.config)
+    client = FeedClient(ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True)
+    await client.open()
+    lag = GroupLag(ctx.config.kafka_bootstrap, APP_ID, CDC_MONEY)
+    steps: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for rate in ctx.rates:
+        if steps and not steps[-1]["generator_kept_rate"] and steps[-1]["achieved_rate"] < rate:
+            notes.append(
+                f"{rate:g}/s skipped: the load generator reached only "
+                f"{steps[-1]['achieved_rate']:.0f}/s at the step before"
+            )
+            continue
+        if client.close_code is not None:
+            notes.append(f"the watching client was closed with {client.close_code}; reconnected")
+            client = FeedClient(
+                ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True
+            )
+            await client.open()
+        samples: list[tuple[float, int]] = []
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(_sample_lag(lag, samples, stop))
+        result = await book(ctx, ctx.plan(rate, seconds, ctx.accounts, f"bench rate {rate:g}"))
+        stop.set()
+        await sampler
+        window = (result.started_at * 1000, result.ended_at * 1000)
+        in_step = [r for r in receipts if window[0] <= r["committed_at"] <= window[1]]
+        drain = ctx.task(f"draining {rate:g}/s", result.booked)
+        deadline = time.monotonic() + max(30.0, seconds)
+        while len(in_step) < result.booked and time.monotonic() < deadline:
+            await wait_quiet(receipts, limit=1.0)
+            in_step = [r for r in receipts if window[0] <= r["committed_at"] <= window[1]]
+            ctx.progress.update(drain, completed=len(in_step))
+        ctx.done(drain)
+        hops = hop_summaries(in_step)
+        trend = lag_trend(samples, result.achieved_rate * CDC_RECORDS_PER_CHANGE)
+        kept = sustained(rate, result.achieved_rate)
+        p99 = hops[TOTAL[0]]["p99"]
+        steps.append(
+            {
+                "rate": rate,
+                "achieved_rate": result.achieved_rate,
+                "booked": result.booked,
+                "failed": result.failed,
+                "received": len(in_step),
+                "generator_kept_rate": kept,
+                "hops": hops,
+                "lag": {
+                    "slope_records_per_s": trend.slope,
+                    "first": trend.first,
+                    "last": trend.last,
+                    "max": trend.max,
+                    "flat": trend.flat,
+                    "samples": samples,
+                },
+                "sustained": kept and trend.flat and p99 is not None and p99 < SUSTAINED_P99_GOAL,
+                "load_errors": result.errors,
+            }
+        )
+    await client.close()
+    top = max((s["rate"] for s in steps if s["sustained"]), default=None)
+    rows = [
+        [
+            f"{s['rate']:g}",
+            f"{s['achieved_rate']:.0f}",
+            f"{s['received']}/{s['booked']}",
+            ms(s["hops"][TOTAL[0]]["p50"]),
+            ms(s["hops"][TOTAL[0]]["p99"]),
+            ms(s["hops"]["captured→derived"]["p50"]),
+            f"{s['lag']['max']} ({s['lag']['slope_records_per_s']:+.0f}/s)",
+            "yes" if s["lag"]["flat"] else "NO",
+            "yes" if s["sustained"] else "no",
+        ]
+        for s in steps
+    ]
+    notes.append(
+        f"highest rate sustained (rate kept, lag flat, p99 < {SUSTAINED_P99_GOAL:.0f} ms): "
+        f"{top:g}/s"
+        if top
+        else "no rate was sustained"
+    )
+    return Outcome(
+        scenario="sustained",
+        title="Sustained rate",
+        settings={"rates": ctx.rates, "step_seconds": seconds, **ctx.load_settings()},
+        figures={"steps": steps, "highest_sustained_rate": top, "p99_goal_ms": SUSTAINED_P99_GOAL},
+        tables=[
+            Table(
+                "per step (commit to receipt; worker lag on sor.bank.money)",
+                [
+                    "rate/s",
+                    "reached/s",
+                    "received",
+                    "p50 ms",
+                    "p99 ms",
+                    "derive p50 ms",
+                    "lag max (trend)",
+                    "lag flat",
+                    "sustained",
+                ],
+                rows,
+            )
+        ],
+        notes=notes,
+        rate_points=[
+            (s["achieved_rate"], s["hops"][TOTAL[0]]["p99"])
+            for s in steps
+            if s["hops"][TOTAL[0]]["p99"] is not None
+        ],
+    )
+
+
+# -- 3. fan-out -------------------------------------------------------------------------------
+
+
+async def fanout(ctx: Context) -> Outcome:
+    seconds = ctx.seconds(30, 10)
+    gateway = fp.component_pids(ctx.config)["soe"]
+    limit_soft, _ = fp.open_files_limit(gateway)
+    limit_here = raise_open_files_limit()
+    runs: list[dict[str, Any]] = []
+    notes = [f"open-files limits: the gateway {limit_soft}, the clients' process {limit_here}"]
+    samples: dict[str, list[float]] = {}
+    for count in ctx.fanout:
+        if count + 100 > limit_soft:
+            notes.append(
+                f"{count} clients need more than the gateway's open-files limit ({limit_soft}); "
+                "raise it in stack/processes.py (RLIMIT_NOFILE of the soe process)"
+            )
+        if count + 100 > limit_here:
+            notes.append(f"{count} clients need more than this process's limit ({limit_here})")
+        runs.append(await _fanout_run(ctx, count, seconds, gateway))
+        samples[f"{count} clients"] = runs[-1].pop("delays")
+    rows = [
+        [
+            str(r["clients"]),
+            f"{r['open_seconds']:.0f}",
+            str(r["received"]),
+            ms(r["delivery"]["p50"]),
+            ms(r["delivery"]["p99"]),
+            f"{r['gateway_rss_mib_before']:.0f} → {r['gateway']['rss_mib_max']:.0f}",
+            f"{r['kib_per_client']:.0f}",
+            f"{r['gateway']['cpu_percent']:.0f}",
+            f"{r['kafka_consumers_min']:g}-{r['kafka_consumers_max']:g}",
+            str(r["gateway_kafka_connections"]),
+            f"{r['dropped_clients']} / {r['failed_connections']}",
+        ]
+        for r in runs
+    ]
+    return Outcome(
+        scenario="fanout",
+        title="Fan-out on one gateway",
+        settings={
+            "rate": FANOUT_RATE,
+            "seconds": seconds,
+            "clients": ctx.fanout,
+            "gateway_open_files_limit": limit_soft,
+            **ctx.load_settings(),
+        },
+        figures={"runs": runs},
+        tables=[
+            Table(
+                "clients each watching one account, changes flowing",
+                [
+                    "clients",
+                    "connect s",
+                    "deliveries",
+                    "p50 ms",
+                    "p99 ms",
+                    "gateway RSS MiB",
+                    "KiB/client",
+                    "gateway CPU %",
+                    "Kafka consumers",
+                    "Kafka conns",
+                    "dropped / failed",
+                ],
+                rows,
+            )
+        ],
+        notes=[
+            *notes,
+            f"{FANOUT_RATE:g} changes/s over the watched accounts (client i watches bench "
+            f"account i mod {len(ctx.accounts)}, so a change reaches clients/accounts viewers)",
+            "CPU in % of one core (200% = both); the clients run in the benchmark's own process "
+            "on the same two cores, so the delays include the clients' own queueing",
+        ],
+        latency_samples=samples,
+    )
+
+
+async def _fanout_run(ctx: Context, count: int, seconds: float, gateway: int) -> dict[str, Any]:
+    token = live_token(ctx.config)
+    watched = ctx.accounts[: min(count, len(ctx.accounts))]
+    receipts: list[dict[str, Any]] = []
+    rss_before = fp.rss_mib(gateway)
+    task = ctx.task(f"connecting {count} clients", count)
+    since = now_ms()
+    started = time.monotonic()
+    clients, failed = await open_clients(
+        count,
+        lambda i: FeedClient(
+            ctx.ws_url,
+            ctx.config.soe_url,
+            token,
+            receipts,
+            [watched[i % len(watched)].iban],
+            since_ms=since,
+        ),
+        lambda n: ctx.progress.update(task, completed=n),
+    )
+    open_seconds = time.monotonic() - started
+    ctx.done(task)
+    consumers = [fp.gateway_metrics(ctx.config).get("soe_kafka_consumers", -1)]
+    with fp.Meter({"gateway": gateway, "bench": os.getpid()}) as meter:
+        result = await book(ctx, ctx.plan(FANOUT_RATE, seconds, watched, f"bench fanout {count}"))
+        consumers.append(fp.gateway_metrics(ctx.config).get("soe_kafka_consumers", -1))
+        connections = fp.kafka_connections(gateway, ctx.config.kafka_port)
+        await wait_quiet(receipts)
+    metered = meter.figures()
+    dropped = sum(1 for c in clients if c.close_code is not None)
+    await close_clients(clients)
+    consumers.append(fp.gateway_metrics(ctx.config).get("soe_kafka_consumers", -1))
+    delays = total_delays(receipts)
+    rss_with = metered["gateway"]["rss_mib_mean"]
+    return {
+        "clients": count,
+        "open_seconds": open_seconds,
+        "booked": result.booked,
+        "achieved_rate": result.achieved_rate,
+        "received": len(receipts),
+        "expected_about": round(result.booked * count / len(watched)),
+        "delivery": summary(delays),
+        "hops": hop_summaries(receipts),
+        "gateway_rss_mib_before": rss_before,
+        "gateway": metered["gateway"],
+        "bench_process": metered["bench"],
+        "kib_per_client": (rss_with - rss_before) * 1024 / count,
+        "kafka_consumers_min": min(consumers),
+        "kafka_consumers_max": max(consumers),
+        "gateway_kafka_connections": connections,
+        "dropped_clients": dropped,
+        "failed_connections": len(failed),
+        "connection_errors": sorted(set(failed))[:10],
+        "delays": delays,
+    }
+
+
+# -- 4. side by side: polling and a consumer per connection ------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def per_connection_gateway(config: Settings) -> AsyncIterator[tuple[str, int]]:
+    """Starts bench/per_connection_gateway.py on a free loopback port; yields (url, pid)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.per_connection_gateway:app",
+            f"--host={config.host}",
+            f"--port={port}",
+            "--log-level=warning",
+        ],
+        cwd=REPO_ROOT,
+    )
+    url = f"http://{config.host}:{port}"
+    try:
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/stats", timeout=1).status_code == 200:
+                    break
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError(f"the consumer-per-connection gateway did not start on {url}")
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _feed_phase(
+    ctx: Context, accounts: list[Account], seconds: float, url: str, pid: int, token: str | None
+) -> dict[str, Any]:
+    receipts: list[dict[str, Any]] = []
+    ws_url = url.replace("http", "ws", 1) + "/ws"
+    rss_before = fp.rss_mib(pid)
+    since = now_ms()
+    clients, failed = await open_clients(
+        len(accounts),
+        lambda i: FeedClient(
+            ws_url, ctx.config.soe_url, token, receipts, [accounts[i].iban], since_ms=since
+        ),
+    )
+    with fp.QueryRate(ctx.config) as queries, fp.Meter({"server": pid}) as meter:
+        result = await book(ctx, ctx.plan(COMPARE_RATE, seconds, accounts, "bench compare"))
+        connections = fp.kafka_connections(pid, ctx.config.kafka_port)
+        await wait_quiet(receipts, expected=result.booked)
+    await close_clients(clients)
+    server = meter.figures()["server"]
+    return {
+        "booked": result.booked,
+        "received": len(receipts),
+        "delay": summary(total_delays(receipts)),
+        "memory_added_mib": server["rss_mib_max"] - rss_before,
+        "server_rss_mib_max": server["rss_mib_max"],
+        "server_cpu_percent": server["cpu_percent"],
+        "kafka_connections": connections,
+        "db_queries_per_s": queries.per_second,
+        "failed_connections": len(failed),
+        "connection_errors": sorted(set(failed))[:10],
+    }
+
+
+async def _poll_phase(ctx: Context, accounts: list[Account], seconds: float) -> dict[str, Any]:
+    sor = fp.component_pids(ctx.config)["sor"]
+    rss_before = fp.rss_mib(sor)
+    delays: list[float] = []
+    token = ctx.api_token
+    http = httpx.AsyncClient(
+        base_url=ctx.config.sor_url,
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=len(accounts)),
+    )
+    pollers = [Poller(http, a.iban, delays) for a in accounts]
+    stop = asyncio.Event()
+    started = time.monotonic()
+    with fp.QueryRate(ctx.config) as queries, fp.Meter({"server": sor}) as meter:
+        tasks = [asyncio.create_task(p.run(stop)) for p in pollers]
+        result = await book(ctx, ctx.plan(COMPARE_RATE, seconds, accounts, "bench polling"))
+        await asyncio.sleep(1.5)  # one more poll each, to see the last changes
+        stop.set()
+        await asyncio.gather(*tasks)
+    await http.aclose()
+    server = meter.figures()["server"]
+    requests = sum(p.requests for p in pollers)
+    return {
+        "booked": result.booked,
+        "received": len(delays),
+        "delay": summary(delays),
+        "memory_added_mib": server["rss_mib_max"] - rss_before,
+        "server_rss_mib_max": server["rss_mib_max"],
+        "server_cpu_percent": server["cpu_percent"],
+        "kafka_connections": 0,
+        "db_queries_per_s": queries.per_second,
+        "requests": requests,
+        "requests_per_s": requests / (time.monotonic() - started),
+        "failed_requests": sum(p.failures for p in pollers),
+    }
+
+
+async def compare(ctx: Context) -> Outcome:
+    seconds = ctx.seconds(30, 10)
+    counts = [c for c in (100, 500) if c <= len(ctx.accounts)]
+    token = live_token(ctx.config)
+    gateway = fp.component_pids(ctx.config)["soe"]
+    runs = []
+    async with per_connection_gateway(ctx.config) as (variant_url, variant_pid):
+        for count in counts:
+            accounts = ctx.accounts[:count]
+            task = ctx.task(f"side by side, {count} clients", 3)
+            ours = await _feed_phase(ctx, accounts, seconds, ctx.config.soe_url, gateway, token)
+            ctx.progress.advance(task)
+            polling = await _poll_phase(ctx, accounts, seconds)
+            ctx.progress.advance(task)
+            per_connection = await _feed_phase(
+                ctx, accounts, seconds, variant_url, variant_pid, None
+            )
+            ctx.done(task)
+            runs.append(
+                {
+                    "clients": count,
+                    "ours": ours,
+                    "polling": polling,
+                    "per_connection": per_connection,
+                }
+            )
+    tables = [_comparison_table(run) for run in runs]
+    served = [
+        f"polling, {run['clients']} viewers: the API answered "
+        f"{run['polling']['requests_per_s']:.0f} polls/s of the {run['clients']}/s asked "
+        f"({run['polling']['failed_requests']} failed)"
+        for run in runs
+    ]
+    return Outcome(
+        scenario="compare",
+        title="Side by side: live feed, polling, a consumer per connection",
+        settings={
+            "rate": COMPARE_RATE,
+            "seconds": seconds,
+            "clients": counts,
+            "polling_interval_s": 1.0,
+            **ctx.load_settings(),
+        },
+        figures={"runs": runs},
+        tables=tables,
+        notes=[
+            "each viewer watches one account; the three run one after the other in one run, "
+            f"with the same load ({COMPARE_RATE:g} changes/s over the viewers' accounts)",
+            "DB queries/s is MariaDB's global Questions counter: it includes the load "
+            "generator's bookings and anyone else's work, so the polling cost is the difference "
+            "between its phase and ours",
+            "memory added = the server's highest RSS during the phase minus its RSS before the "
+            "clients connected (gateway, gunicorn's workers, the variant)",
+            "a poller sees a change at its first answer after the commit; when two changes fall "
+            "between polls, only the later is timed",
+            *served,
+        ],
+        latency_samples={},
+    )
+
+
+def _comparison_table(run: dict[str, Any]) -> Table:
+    ours, polling, per_connection = run["ours"], run["polling"], run["per_connection"]
+    added_queries = polling["db_queries_per_s"] - ours["db_queries_per_s"]
+
+    def row(name: str, key: Callable[[dict[str, Any]], float | None], fmt: str) -> list[str]:
+        values = [key(ours), key(polling), key(per_connection)]
+        shown = ["-" if v is None else format(v, fmt) for v in values]
+        ratios = [ratio(values[1], values[0]), ratio(values[2], values[0])]
+        return [name, shown[0], shown[1], _times(ratios[0]), shown[2], _times(ratios[1])]
+
+    rows = [
+        row("delay p50, ms", lambda r: r["delay"]["p50"], ",.0f"),
+        row("delay p99, ms", lambda r: r["delay"]["p99"], ",.0f"),
+        row("server memory added, MiB", lambda r: r["memory_added_mib"], ",.1f"),
+        row("server CPU, % of a core", lambda r: r["server_cpu_percent"], ",.0f"),
+        row("Kafka connections", lambda r: r["kafka_connections"], "d"),
+        [
+            "DB queries/s added",
+            "0",
+            f"{added_queries:,.0f}",
+            "inf" if added_queries > 0 else "-",
+            "0",
+            "-",
+        ],
+        row("changes seen", lambda r: r["received"], "d"),
+    ]
+    return Table(
+        f"{run['clients']} viewers",
+        ["", "ours (one consumer)", "polling 1/s", "x ours", "consumer per connection", "x ours"],
+        rows,
+    )
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}x"
+
+
+# -- 5. footprint -----------------------------------------------------------------------------
+
+
+def footprint_rate(ctx: Context) -> tuple[float, str]:
+    if ctx.footprint_rate:
+        return ctx.footprint_rate, "given with --rate"
+    previous = latest("sustained")
+    top = previous and previous["figures"].get("highest_sustained_rate")
+    if top:
+        return float(top), f"the highest sustained rate of {previous['measured_at']}"
+    return 500.0, "no sustained-rate result yet: 500/s by default"
+
+
+async def footprint(ctx: Context) -> Outcome:
+    idle_seconds, load_seconds = ctx.seconds(30, 5), ctx.seconds(60, 10)
+    rate, why = footprint_rate(ctx)
+    pids = fp.component_pids(ctx.config)
+    task = ctx.task(f"idle footprint ({idle_seconds:g} s)", None)
+    with fp.Meter(pids) as idle:
+        await asyncio.sleep(idle_seconds)
+    ctx.done(task)
+    receipts: list[dict[str, Any]] = []
+    client = FeedClient(
+        ctx.ws_url,
+        ctx.config.soe_url,
+        live_token(ctx.config),
+        receipts,
+        [a.iban for a in ctx.accounts],
+        watch_all=True,
+    )
+    await client.open()
+    with fp.Meter({**pids, "bench (load generator, client)": os.getpid()}) as busy:
+        result = await book(ctx, ctx.plan(rate, load_seconds, ctx.accounts, "bench footprint"))
+    await client.close()
+    idle_figures, busy_figures = idle.figures(), busy.figures()
+    rows = []
+    for name, figures in busy_figures.items():
+        before = idle_figures.get(name)
+        rows.append(
+            [
+                name,
+                f"{before['rss_mib_mean']:.0f}" if before else "-",
+                f"{before['cpu_percent']:.1f}" if before else "-",
+                f"{figures['rss_mib_max']:.0f}",
+                f"{figures['cpu_percent']:.0f}",
+            ]
+        )
+    return Outcome(
+        scenario="footprint",
+        title="Footprint per component",
+        settings={
+            "idle_seconds": idle_seconds,
+            "load_seconds": load_seconds,
+            "rate": rate,
+            "rate_from": why,
+            **ctx.load_settings(),
+        },
+        figures={
+            "idle": idle_figures,
+            "load": busy_figures,
+            "achieved_rate": result.achieved_rate,
+            "booked": result.booked,
+        },
+        tables=[
+            Table(
+                f"idle, and under {rate:g} changes/s (reached {result.achieved_rate:.0f}/s)",
+                ["component", "idle RSS MiB", "idle CPU %", "load RSS MiB (max)", "load CPU %"],
+                rows,
+            )
+        ],
+        notes=[
+            f"rate: {why}",
+            "RSS and CPU of each component's process tree (gunicorn with its workers); "
+            "CPU in % of one core, 200% = the whole machine",
+            "idle means no benchmark load: other work on the stack (tests) still counts",
+        ],
+    )
+
+
+# -- issue 5: derivation ----------------------------------------------------------------------
+
+
+async def derivation(ctx: Context) -> Outcome:
+    burst = await _derivation_burst(ctx, 2_000 if ctx.quick else 20_000)
+    replay = await _derivation_replay(ctx, 5_000 if ctx.quick else 20_000)
+    rows = [
+        [
+            "burst through the live worker",
+            f"{burst['events']}",
+            f"{burst['booking_rate']:.0f}",
+            f"{burst['capture_rate']:.0f}",
+            f"{burst['derive_rate']:.0f}",
+            ms(burst["captured_to_derived"]["p50"]),
+            ms(burst["captured_to_derived"]["p99"]),
+        ],
+        [
+            "backlog replayed by a fresh worker",
+            f"{replay['events']}",
+            "-",
+            "-",
+            f"{replay['derive_rate']:.0f}",
+            "-",
+            "-",
+        ],
+    ]
+    return Outcome(
+        scenario="derivation",
+        title="Derivation by one Faust worker",
+        settings={
+            "burst": burst["booked"],
+            "replay_events": replay["events"],
+            **ctx.load_settings(),
+        },
+        figures={"burst": burst, "replay": replay},
+        tables=[
+            Table(
+                "events per second and the delay derivation adds",
+                [
+                    "measure",
+                    "events",
+                    "booked/s",
+                    "captured/s",
+                    "derived/s",
+                    "captured→derived p50 ms",
+                    "p99 ms",
+                ],
+                rows,
+            )
+        ],
+        notes=[
+            "burst: changes booked as fast as the load generator can, derived by the live "
+            "worker; "
+            + (
+                "it kept up with capture, so its rate is a lower bound"
+                if burst["derive_rate"] >= 0.95 * burst["capture_rate"]
+                else "it fell behind capture, so its rate is what it derives"
+            )
+            + f" (catch-up after the last commit: {ms(burst['catch_up_ms'])} ms)",
+            f"replay: a second worker (namespace {replay['namespace']}, own consumer group) "
+            "derives sor.bank.money from its beginning into scratch topics, deleted afterwards: "
+            "the worker's own ceiling, with no booking or capture in front of it "
+            f"(each event is {CDC_RECORDS_PER_CHANGE} CDC records: a ledger entry, a balance)",
+            "captured→derived at light load is in the latency scenario's per-hop table",
+        ],
+        latency_samples={"burst captured→derived": burst.pop("delays")},
+    )
+
+
+def _rate(values: list[float], count: int) -> float:
+    span = (max(values) - min(values)) / 1000 if values else 0
+    return count / span if span > 0 else 0.0
+
+
+async def _derivation_burst(ctx: Context, changes: int) -> dict[str, Any]:
+    bootstrap = ctx.config.kafka_bootstrap
+    start = end_offsets(bootstrap, TOPICS.balance_changed)
+    ibans = {a.iban for a in ctx.accounts}
+    since = now_ms()
+    plan = ctx.plan(None, 300, ctx.accounts, "bench derivation burst", limit=changes)
+    result = await book(ctx, plan)
+    task = ctx.task("reading the derived burst", None)
+    events = await asyncio.to_thread(
+        read_events,
+        bootstrap,
+        TOPICS.balance_changed,
+        start,
+        lambda e: e["iban"] in ibans and e["committed_at"] >= since,
+        result.booked,
+        300,
+    )
+    ctx.done(task)
+    delays = [e["derived_at"] - e["captured_at"] for e in events]
+    return {
+        "booked": result.booked,
+        "events": len(events),
+        "booking_rate": result.achieved_rate,
+        "capture_rate": _rate([e["captured_at"] for e in events], len(events)),
+        "derive_rate": _rate([e["derived_at"] for e in events], len(events)),
+        "captured_to_derived": summary(delays),
+        "catch_up_ms": max(e["derived_at"] for e in events) - max(e["committed_at"] for e in events)
+        if events
+        else None,
+        "delays": delays,
+    }
+
+
+async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
+    bootstrap = ctx.config.kafka_bootstrap
+    namespace = f"bench-{secrets.token_hex(4)}"
+    command = [
+        f"--web-port={_free_port()}" if arg.startswith("--web-port=") else arg
+        for arg in processes.soi(ctx.config).command
+    ]
+    task = ctx.task(f"replaying sor.bank.money into {namespace}.*", None)
+    with tempfile.TemporaryDirectory(prefix="bench-soi-") as state:
+        os.makedirs(os.path.join(state, "data"))  # Faust makes only the last level of its datadir
+        env = {**os.environ, "BANK_TOPIC_NAMESPACE": namespace, "BANK_STATE_DIR": state}
+        log_path = os.path.join(state, "worker.log")
+        with open(log_path, "wb") as log:
+            worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        try:
+            topic = f"{namespace}.balance-changed"
+            await asyncio.to_thread(wait_for_topic, bootstrap, topic, 120)
+            events = await asyncio.to_thread(
+                read_events,
+                bootstrap,
+                topic,
+                None,
+                lambda e: True,
+                wanted,
+                600,
+                10,
+                lambda: worker.poll() is not None,
+            )
+            if worker.poll() is not None:
+                with open(log_path, errors="replace") as log:
+                    tail = log.read()[-2000:]
+                raise RuntimeError(f"the scratch Faust worker exited early:\n{tail}")
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            deleted = delete_namespace(bootstrap, namespace, f"{namespace}-soi")
+    ctx.done(task)
+    return {
+        "namespace": namespace,
+        "events": len(events),
+        "derive_rate": _rate([e["derived_at"] for e in events], len(events)),
+        "scratch_topics_deleted": deleted,
+    }
+
+
+SCENARIOS: dict[str, Callable[[Context], Any]] = {
+    "latency": latency,
+    "sustained": sustained_rate,
+    "fanout": fanout,
+    "compare": compare,
+    "footprint": footprint,
+    "derivation": derivation,
+}
