@@ -112,7 +112,6 @@ def main() -> int:
         "outputs": outputs,
         "seconds_from_first_output_to_caught_up": round(seconds, 2),
         "records_per_second": round(inputs / seconds),
-        "batch_max": os.environ.get("BANK_SOI_BATCH_MAX", "500 (default)"),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
     }

@@ -134,7 +134,7 @@ def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplica
             "-A",
             "soi.app",
             "worker",
-            "--loglevel=warn",
+            "--loglevel=info",  # warn turns on a spinner that logs at DEBUG
             "--web-bind=127.0.0.1",
             "--web-host=127.0.0.1",
             "--web-port=6067",
