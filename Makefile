@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 
-.PHONY: up down status logs wipe test test-unit lint format install help bench
+.PHONY: up down status logs wipe test test-unit lint format install help bench chaos
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
@@ -14,6 +14,8 @@ help:
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
 	@echo "make lint     ruff check and format check"
 	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
+	@echo "make chaos    kill -9 and freeze each component under load, then check nothing was lost"
+	@echo "              (CHAOS_ARGS='--rounds 1 --fault kill-soi')"
 
 # First run: Debian packages (MariaDB, build deps of mysqlclient, kcat, Chromium), then the venv.
 $(VENV)/.installed: pyproject.toml stack/install-system-packages.sh
@@ -49,6 +51,10 @@ test: up
 # Scenarios and options: `$(PY) -m bench --help`; results in bench/results/.
 bench: up
 	@$(PY) -m bench $(BENCH_ARGS)
+
+# Faults and options: `$(PY) -m bench.chaos --help`; results in bench/results/.
+chaos: up
+	@$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 test-unit: $(VENV)/.installed
 	@$(PY) -m pytest -m unit

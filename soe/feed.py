@@ -9,6 +9,7 @@ namespace is ``bank`` unless BANK_TOPIC_NAMESPACE says otherwise).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from soe.connections import Hub
 log = logging.getLogger(__name__)
 
 METADATA_REFRESH_SECONDS = 10.0
+# Any single call to Kafka that takes longer means the connection is wedged: start afresh.
+KAFKA_CALL_TIMEOUT_SECONDS = 15.0
 LAG_REFRESH_SECONDS = 2.0
 YIELD_EVERY = 32
 
@@ -93,11 +96,12 @@ class Feed:
                 auto_offset_reset="earliest",
             )
             try:
-                await consumer.start()
+                # Bounded: with the broker down or half up, aiokafka's start can hang for minutes.
+                await asyncio.wait_for(consumer.start(), KAFKA_CALL_TIMEOUT_SECONDS)
                 metrics.KAFKA_CONSUMERS.set(1)
                 await self._consume(consumer)
-            except KafkaError as error:
-                self._state = f"Kafka unavailable: {error}"
+            except (KafkaError, TimeoutError) as error:
+                self._state = f"Kafka unavailable: {error or 'no answer in time'}"
                 log.warning(
                     "Kafka at %s (BANK_KAFKA_BOOTSTRAP): %s; retrying in %s s",
                     self._config.kafka_bootstrap,
@@ -108,7 +112,9 @@ class Feed:
                 self._state = "feed failed; restarting"
                 log.exception("the Kafka feed failed; restarting it")
             finally:
-                await consumer.stop()
+                # A consumer whose broker died can hang in stop(); a fresh one replaces it anyway.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), KAFKA_CALL_TIMEOUT_SECONDS)
                 metrics.KAFKA_CONSUMERS.set(0)
             await asyncio.sleep(self._config.retry_seconds)
 
@@ -158,7 +164,9 @@ class Feed:
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> set[TopicPartition]:
         # The consumer's own metadata request: no second client, and no topic is auto-created.
-        cluster = await consumer._client.fetch_all_metadata()
+        cluster = await asyncio.wait_for(
+            consumer._client.fetch_all_metadata(), KAFKA_CALL_TIMEOUT_SECONDS
+        )
         return {
             TopicPartition(topic, partition)
             for topic in self._expected_type

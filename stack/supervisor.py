@@ -26,6 +26,9 @@ from stack.settings import REPO_ROOT, Settings, settings
 log = logging.getLogger("stack.supervisor")
 
 RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+# A process that served this long before it died starts its backoff afresh: only a crash loop
+# should wait 30 s, not the tenth unrelated crash in a week.
+STABLE_SECONDS = 60
 
 
 class StartFailed(RuntimeError):
@@ -72,6 +75,7 @@ class Supervisor:
         self.os_user = getpass.getuser()
         self.executors: dict[str, ProcessExecutor] = {}
         self.stopping = False
+        self.crash_streaks: dict[str, int] = {}
         self.status = status.StackStatus(supervisor_pid=os.getpid())
         for process in self._all_processes():
             self.status.components[process.name] = status.Component(
@@ -194,10 +198,11 @@ class Supervisor:
                 code = executor.process.returncode if executor.process else None
                 log.warning("%s exited (code %s); restarting", name, code)
                 component.restarts += 1
+                served = time.time() - component.since if component.state == "ready" else 0.0
+                streak = 1 if served >= STABLE_SECONDS else self.crash_streaks.get(name, 0) + 1
+                self.crash_streaks[name] = streak
                 self._set_state(name, "restarting")
-                delay = RESTART_BACKOFF_SECONDS[
-                    min(component.restarts - 1, len(RESTART_BACKOFF_SECONDS) - 1)
-                ]
+                delay = RESTART_BACKOFF_SECONDS[min(streak - 1, len(RESTART_BACKOFF_SECONDS) - 1)]
                 time.sleep(delay)
                 try:
                     self.start_process(definitions[name])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import MySQLdb
 
 from stack.settings import Settings, env
+from tests.support.teller import Booking
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,20 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
     return AccountRow(*row)
 
 
-def open_accounts(config: Settings, count: int) -> list[AccountRow]:
-    """`count` open accounts, spread over customers."""
+def open_accounts(
+    config: Settings, count: int, excluding: Collection[str] = ()
+) -> list[AccountRow]:
+    """`count` open accounts, spread over customers, none of the IBANs `excluding` names."""
     connection = _connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(
             "SELECT id, iban, balance, currency FROM account WHERE status = 'open' "
             "ORDER BY id LIMIT %s",
-            (count,),
+            (count + len(excluding),),
         )
-        rows = [AccountRow(*row) for row in cursor.fetchall()]
+        rows = [AccountRow(*row) for row in cursor.fetchall() if row[1] not in excluding]
+        rows = rows[:count]
     finally:
         connection.close()
     assert len(rows) == count, f"only {len(rows)} open accounts seeded, {count} wanted"
@@ -74,5 +79,21 @@ def balances(config: Settings) -> dict[str, int]:
         cursor = connection.cursor()
         cursor.execute("SELECT iban, balance FROM account")
         return dict(cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def entries_booked_with_keys(config: Settings, key_prefix: str) -> list[Booking]:
+    """Every ledger entry committed by a request whose Idempotency-Key starts with the prefix:
+    what really got booked, whether or not its requester heard the answer."""
+    connection = _connect(config)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT a.iban, e.id, e.amount, e.balance_after FROM ledger_entry e "
+            "JOIN account a ON a.id = e.account_id WHERE e.idempotency_key LIKE %s ORDER BY e.id",
+            (key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",),
+        )
+        return [Booking(*row) for row in cursor.fetchall()]
     finally:
         connection.close()

@@ -31,24 +31,37 @@ class LiveFeed:
         self.connection = connection
 
     @classmethod
-    async def open(cls, config: Settings, token: str, accounts: list[str]) -> LiveFeed:
+    async def open(
+        cls,
+        config: Settings,
+        token: str,
+        accounts: list[str],
+        resume: dict[str, int] | None = None,
+    ) -> LiveFeed:
+        """Signs in and subscribes; `resume` (IBAN: last sequence seen) asks for what was missed."""
         connection = await websockets.connect(
             config.soe_url.replace("http", "ws", 1) + "/ws", origin=config.soe_url
         )
         feed = cls(connection)
         await feed.send({"type": "auth", "token": token})
-        await feed.send({"type": "subscribe", "accounts": accounts})
+        subscribe: dict[str, Any] = {"type": "subscribe", "accounts": accounts}
+        if resume:
+            subscribe["resume"] = resume
+        await feed.send(subscribe)
         return feed
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
+
+    async def receive(self) -> dict[str, Any]:
+        return json.loads(await self.connection.recv())
 
     async def next_matching(self, type_: str, iban: str, timeout: float = 30) -> dict[str, Any]:
         """The next message of the type about the IBAN; other messages are passed over."""
 
         async def receive() -> dict[str, Any]:
             while True:
-                message = json.loads(await self.connection.recv())
+                message = await self.receive()
                 if message.get("type") == type_ and message.get("iban") == iban:
                     return message
 

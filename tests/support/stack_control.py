@@ -1,4 +1,4 @@
-"""Crashing a component of the running stack, and waiting for the supervisor to restart it."""
+"""Crashing or freezing a component of the running stack, and waiting for it to serve again."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import os
 import signal
 import time
 
+import httpx
+
 from stack import status
+from stack.connector import connector_state, load_connector
 from stack.settings import Settings
 
 
@@ -23,6 +26,18 @@ def kill_hard(config: Settings, name: str) -> int:
     return before["restarts"]
 
 
+def freeze(config: Settings, name: str) -> int:
+    """SIGSTOP the component's process group: alive to the supervisor, deaf to everyone else.
+    Returns the process group, for `thaw`."""
+    group = component(config, name)["pid"]
+    os.killpg(group, signal.SIGSTOP)
+    return group
+
+
+def thaw(group: int) -> None:
+    os.killpg(group, signal.SIGCONT)
+
+
 def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -31,3 +46,78 @@ def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: f
             return
         time.sleep(0.5)
     raise TimeoutError(f"{name} was not restarted and ready within {timeout:.0f}s")
+
+
+def unhealthy(config: Settings) -> dict[str, str]:
+    """What keeps the stack from serving, by component: a process not ready, the CDC connector
+    or its task not RUNNING, the Faust worker not ready, the gateway's Kafka feed not following.
+    Empty when all is well."""
+    current = status.read(config)
+    if not current:
+        return {"stack": f"no status file in {config.path('run')}: is the stack up?"}
+    problems = {
+        name: f"{name} is {c['state']}"
+        for name, c in current["components"].items()
+        if c["state"] != "ready"
+    }
+    name, _ = load_connector()
+    try:
+        connector = connector_state(config, name)
+        states = [connector["connector"]["state"], *(t["state"] for t in connector["tasks"])]
+        if not connector["tasks"] or set(states) != {"RUNNING"}:
+            problems.setdefault("connector", f"connector {name} is {'/'.join(states)}")
+    except httpx.HTTPError as error:
+        problems.setdefault("connector", f"Connect does not answer ({type(error).__name__})")
+    soi_ready = f"http://{config.host}:{config.soi_web_port}/ready/"
+    if not _answers_ready(soi_ready):
+        problems.setdefault("soi", f"{soi_ready} is not ready")
+    feed = _gateway_feed(config)
+    if feed != "following":
+        # /ready stays 200 once caught up: only the feed's state tells a dead consumer apart.
+        problems.setdefault("soe", f"the gateway's Kafka feed is {feed!r}, not following")
+    return problems
+
+
+def _answers_ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _gateway_feed(config: Settings) -> str:
+    try:
+        return httpx.get(f"{config.soe_url}/ready", timeout=2).json().get("state", "unknown")
+    except (httpx.HTTPError, ValueError) as error:
+        return f"unreachable ({type(error).__name__})"
+
+
+def wait_healthy(config: Settings, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while (problems := unhealthy(config)) and time.monotonic() < deadline:
+        time.sleep(1)
+    if problems:
+        raise TimeoutError(
+            f"the stack is not healthy after {timeout:.0f}s: {'; '.join(problems.values())}"
+        )
+
+
+def heal(config: Settings) -> list[str]:
+    """Restarts by hand what did not come back by itself: the connector through Connect's REST
+    API, a process by kill -9 (the supervisor starts it again). Returns what it restarted."""
+    restarted = []
+    for name in unhealthy(config):
+        if name == "connector":
+            connector, _ = load_connector()
+            httpx.post(
+                f"{config.connect_url}/connectors/{connector}/restart",
+                params={"includeTasks": "true", "onlyFailed": "true"},
+                timeout=30,
+            ).raise_for_status()
+        elif name in (current := status.read(config) or {}).get("components", {}):
+            if current["components"][name]["state"] == "ready":
+                wait_restarted(config, name, kill_hard(config, name))
+        else:
+            continue
+        restarted.append(name)
+    return restarted

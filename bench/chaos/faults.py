@@ -1,0 +1,51 @@
+"""The faults: kill -9 of a component (the supervisor restarts it) or a freeze (SIGSTOP, then
+SIGCONT). Each knows how to strike and when the component is back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from stack.settings import Settings
+from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted
+
+COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
+FREEZE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # "kill" or "freeze"
+    component: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.component}"
+
+    def strike(self, config: Settings, restart_timeout: float = 180) -> float:
+        """Injects the fault and returns when the component runs again: the seconds that took
+        (for a freeze, how long it was frozen)."""
+        started = time.monotonic()
+        if self.kind == "kill":
+            restarts = kill_hard(config, self.component)
+            wait_restarted(config, self.component, restarts, restart_timeout)
+        else:
+            group = freeze(config, self.component)
+            try:
+                time.sleep(FREEZE_SECONDS)
+            finally:
+                thaw(group)
+        return time.monotonic() - started
+
+
+def parse(name: str) -> Fault:
+    kind, _, component = name.partition("-")
+    if kind not in ("kill", "freeze") or component not in COMPONENTS:
+        choices = ", ".join(f"kill-{c}, freeze-{c}" for c in COMPONENTS)
+        raise ValueError(f"unknown fault {name!r}; choose from {choices}")
+    return Fault(kind, component)
+
+
+KILLS = tuple(Fault("kill", c) for c in COMPONENTS)
+FREEZES = (Fault("freeze", "soi"), Fault("freeze", "soe"))
+ALL = KILLS + FREEZES
