@@ -48,6 +48,18 @@ def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: f
     raise TimeoutError(f"{name} was not restarted and ready within {timeout:.0f}s")
 
 
+def wait_served(config: Settings, name: str, seconds: float, timeout: float = 180) -> None:
+    """Waits until the component has been ready for `seconds` (not at all when it has)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = component(config, name)
+        served = time.time() - now["since"] if now["state"] == "ready" else 0.0
+        if served >= seconds:
+            return
+        time.sleep(min(1.0, seconds - served) if served else 1.0)
+    raise TimeoutError(f"{name} was not ready for {seconds:.0f}s in a row within {timeout:.0f}s")
+
+
 def unhealthy(config: Settings) -> dict[str, str]:
     """What keeps the stack from serving, by component: a process not ready, the CDC connector
     or its task not RUNNING, the Faust worker not ready, the gateway's Kafka feed not following.

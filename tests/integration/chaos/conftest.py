@@ -16,8 +16,9 @@ from bench.chaos.report import summary
 from stack.settings import Settings
 
 HERE = Path(__file__).parent
-# Shorter than `make chaos`: the whole drill must stay within minutes on two cores.
-CI_PLAN = Plan(warm_up=3.0, away=4.0, tail=3.0)
+# Shorter than `make chaos`: the whole drill must stay within minutes on two cores, also when a
+# component does not come back and the round waits out its timeouts.
+CI_PLAN = Plan(warm_up=3.0, away=4.0, tail=3.0, recover_timeout=90.0, settle_timeout=60.0)
 
 
 @pytest.hookimpl(trylast=True)
