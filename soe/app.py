@@ -70,8 +70,10 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
     app = FastAPI(title="Live bank gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "alive"}
+    async def health(request: Request) -> JSONResponse:
+        if not request.app.state.gateway.feed.alive:
+            return JSONResponse({"status": "the Kafka feed has stopped"}, status_code=503)
+        return JSONResponse({"status": "alive"})
 
     @app.get("/ready")
     async def ready(request: Request) -> JSONResponse:

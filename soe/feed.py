@@ -9,7 +9,6 @@ namespace is ``bank`` unless BANK_TOPIC_NAMESPACE says otherwise).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -70,10 +69,16 @@ class Feed:
         self._positions: dict[TopicPartition, int] = {}
         self._catch_up = CatchUp()
         self._state = "starting"
+        self._ended = False
 
     @property
     def ready(self) -> bool:
-        return self._catch_up.done
+        return self._catch_up.done and not self._ended
+
+    @property
+    def alive(self) -> bool:
+        """False once ``run`` has ended: the gateway then shows nothing new to anyone."""
+        return not self._ended
 
     def status(self) -> dict[str, object]:
         behind = self._catch_up.behind(self._positions)
@@ -87,6 +92,14 @@ class Feed:
 
     async def run(self) -> None:
         """Consume until cancelled; any Kafka failure is logged and retried, never fatal."""
+        try:
+            await self._follow()
+        finally:
+            self._ended = True
+            self._state = "stopped"
+            metrics.READY.set(0)
+
+    async def _follow(self) -> None:
         while True:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._config.kafka_bootstrap,
@@ -108,14 +121,16 @@ class Feed:
                     error,
                     self._config.retry_seconds,
                 )
+            except asyncio.CancelledError:
+                if _feed_cancelled():
+                    raise
+                self._state = "feed failed; restarting"
+                log.warning("the Kafka client cancelled one of its own calls; restarting the feed")
             except Exception:
                 self._state = "feed failed; restarting"
                 log.exception("the Kafka feed failed; restarting it")
             finally:
-                # A consumer whose broker died can hang in stop(); a fresh one replaces it anyway.
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consumer.stop(), KAFKA_CALL_TIMEOUT_SECONDS)
-                metrics.KAFKA_CONSUMERS.set(0)
+                await _stop(consumer)
             await asyncio.sleep(self._config.retry_seconds)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
@@ -245,6 +260,29 @@ class Feed:
                 metrics.DUPLICATES.inc()
         else:
             self._hub.publish_alert(value)
+
+
+def _feed_cancelled() -> bool:
+    """Whether the feed's own task is being cancelled: only that may end it. aiokafka's fetcher
+    cancels its own fetches when the broker dies, and ``stop()`` or ``getmany()`` then re-raise
+    that ``CancelledError``: a dead connection, not a request to stop."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stops a consumer that is being replaced. One whose broker died can hang in ``stop()`` or
+    raise from it; the fresh consumer replaces it either way."""
+    try:
+        await asyncio.wait_for(consumer.stop(), KAFKA_CALL_TIMEOUT_SECONDS)
+    except asyncio.CancelledError:
+        if _feed_cancelled():
+            raise
+        log.info("stopping the old Kafka consumer was cancelled by the client itself; ignored")
+    except Exception as error:
+        log.info("stopping the old Kafka consumer failed (%r); ignored", error)
+    finally:
+        metrics.KAFKA_CONSUMERS.set(0)
 
 
 def _describe(assigned: set[TopicPartition]) -> str:

@@ -240,5 +240,8 @@ class Session:
             self.hub.push(self.connection, {"type": "ping", "ts": now_ms()})
 
     async def _expire(self) -> None:
-        await asyncio.sleep(max(0.0, self.connection.principal.expires_at - time.time()))
+        # The token's expiry is wall-clock time and the loop's timers are monotonic: a sleep
+        # that ends before the wall clock agrees (the clock was stepped back) sleeps again.
+        while (left := self.connection.principal.expires_at - time.time()) > 0:
+            await asyncio.sleep(left)
         self.connection.request_close(CloseCode.TOKEN_EXPIRED, "the live-feed token has expired")

@@ -53,6 +53,7 @@ class RoundResult:
     inconsistent_before: int = 0  # accounts the reconcile check found wrong before the round
     restarted_by_hand: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what happened around it, not its verdict
     watchers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -65,7 +66,8 @@ class RoundResult:
 
 def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: str) -> RoundResult:
     result = RoundResult(fault.name, number)
-    wait_healthy(config, plan.settle_timeout)
+    _start_healthy(config, plan, result)
+    fault.make_ready(config)
     broken_before = judge.inconsistent_accounts(config, settle=5)
     result.inconsistent_before = len(broken_before)
     accounts = bank_db.open_accounts(config, plan.accounts, excluding=broken_before)
@@ -82,10 +84,7 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
         log.info("%s round %d: settling", fault.name, number)
         settled = _settle(config, plan, result)
         booked = bank_db.entries_booked_with_keys(config, key_prefix)
-        outcome = judge.Verdict()
-        events = judge.derived_events(config, start, booked, plan.settle_timeout)
-        judge.judge_events(outcome, booked, events)
-        judge.judge_reconciliation(outcome, config, settle=15, known_before=broken_before)
+        outcome = _judge_pipeline(config, plan, booked, start, broken_before)
         balances = bank_db.balances(config)
         balances = {iban: balances[iban] for iban in ibans}
         audience.wait_until_showing(balances, timeout=30)
@@ -97,6 +96,21 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
     if not settled:
         result.restarted_by_hand = heal(config)
     return result
+
+
+def _judge_pipeline(
+    config: Settings,
+    plan: Plan,
+    booked: list[Booking],
+    start: dict[int, int],
+    broken_before: dict[str, str],
+) -> judge.Verdict:
+    """What Kafka holds: each booked change once, sequences whole, balances reconciled."""
+    outcome = judge.Verdict()
+    events = judge.derived_events(config, start, booked, plan.settle_timeout)
+    judge.judge_events(outcome, booked, events)
+    judge.judge_reconciliation(outcome, config, settle=15, known_before=broken_before)
+    return outcome
 
 
 def _strike_under_load(
@@ -129,6 +143,16 @@ def _strike_under_load(
     finally:
         ledger = load.stop()
     return ledger
+
+
+def _start_healthy(config: Settings, plan: Plan, result: RoundResult) -> None:
+    """A stack left unhealthy by something else is healed first: noted, not this fault's."""
+    try:
+        wait_healthy(config, plan.settle_timeout)
+    except TimeoutError as error:
+        restarted = heal(config)
+        result.notes.append(f"before the round: {error}; restarted by hand: {restarted}")
+        wait_healthy(config, plan.settle_timeout)
 
 
 def _settle(config: Settings, plan: Plan, result: RoundResult) -> bool:

@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 
 from stack.settings import Settings
-from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted
+from stack.supervisor import STABLE_SECONDS
+from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
 FREEZE_SECONDS = 10.0
@@ -21,6 +22,12 @@ class Fault:
     @property
     def name(self) -> str:
         return f"{self.kind}-{self.component}"
+
+    def make_ready(self, config: Settings) -> None:
+        """A kill must meet a component that has served a while: the supervisor's backoff then
+        starts afresh, and the drill measures one crash, not a crash loop."""
+        if self.kind == "kill":
+            wait_served(config, self.component, STABLE_SECONDS)
 
     def strike(self, config: Settings, restart_timeout: float = 180) -> float:
         """Injects the fault and returns when the component runs again: the seconds that took

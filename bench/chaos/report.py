@@ -80,6 +80,7 @@ def summary(result: RoundResult, shown: int = 25) -> str:
     ]
     if len(result.problems) > shown:
         lines.append(f"... and {len(result.problems) - shown} more problems")
+    lines += result.notes
     if result.restarted_by_hand:
         lines.append(f"restarted by hand afterwards: {', '.join(result.restarted_by_hand)}")
     return "\n".join(lines)
