@@ -19,6 +19,7 @@ from ops.consume import Selection, follow, history, parse_since
 from ops.database import Database
 from ops.errors import CANNOT, FINDINGS, OpsError
 from ops.gateway import Gateway
+from ops.interrupt import stop_requested
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
 from ops.topics import summaries
@@ -147,8 +148,9 @@ def consume(
     past, ends = history(kafka, selection)
     render.records(past, output, title=f"{topic}: {len(past)} records")
     if follow_new:
-        for record in follow(kafka, selection, ends):
-            render.records([record], output)
+        with stop_requested() as stop:
+            for record in follow(kafka, selection, ends, stop):
+                render.records([record], output)
 
 
 ConnectUrl = Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,9 +52,11 @@ def history(kafka: Kafka, selection: Selection) -> tuple[list[Record], dict[Posi
     return records[-(selection.limit or TAIL) :], ends
 
 
-def follow(kafka: Kafka, selection: Selection, ends: dict[Position, int]) -> Iterator[Record]:
-    """New records as they arrive, from the end offsets ``history`` saw."""
-    for message in kafka.follow(ends):
+def follow(
+    kafka: Kafka, selection: Selection, ends: dict[Position, int], stop: threading.Event
+) -> Iterator[Record]:
+    """New records as they arrive, from the end offsets ``history`` saw, until ``stop`` is set."""
+    for message in kafka.follow(ends, stop):
         record = from_message(message)
         if _wanted(record, selection):
             yield record

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from functools import cached_property
@@ -166,13 +167,13 @@ class Kafka:
         finally:
             consumer.close()
 
-    def follow(self, start: dict[Position, int]) -> Iterator[Message]:
-        """Every record from the given offsets on, waiting for new ones until interrupted."""
+    def follow(self, start: dict[Position, int], stop: threading.Event) -> Iterator[Message]:
+        """Every record from the given offsets on, waiting for new ones until ``stop`` is set."""
         consumer = self.consumer()
         seen_errors = len(self._errors)
         try:
             consumer.assign([TopicPartition(t, p, offset) for (t, p), offset in start.items()])
-            while True:
+            while not stop.is_set():
                 lost = [
                     e
                     for e in self._errors[seen_errors:]
