@@ -13,6 +13,7 @@ from soi.accounts import AccountMemory, Outcome, on_account_change, on_ledger_en
 from soi.alerts import Thresholds
 from soi.cdc import ContractViolation, parse_envelope
 from soi.config import APP_ID, KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPICS
+from soi.gaps import GapReader, InputRecord, Skipped, skipped_before
 from soi.topics import ensure_topics
 from stack.settings import settings
 
@@ -33,6 +34,10 @@ app = faust.App(
     broker_heartbeat_interval=2.0,
 )
 
+# Changelogs are compacted, but compaction never touches the active segment: Kafka's default
+# (a week or 1 GiB) would keep every write, and each recovery would replay them all.
+CHANGELOG = {"segment.ms": str(10 * 60 * 1000)}
+
 money_changes = app.topic(topics.CDC_MONEY, key_serializer="raw", value_serializer="raw")
 balance_changed = app.topic(TOPICS.balance_changed, key_serializer="raw", value_serializer="raw")
 balances = app.topic(TOPICS.balances, key_serializer="raw", value_serializer="raw")
@@ -44,7 +49,14 @@ dead_letters = app.topic(TOPICS.dead_letters, key_serializer="raw", value_serial
 # of the partition stopped.
 # No value_type: JSON dicts as they are. With value_type=dict Faust cannot rebuild the table
 # from its changelog (it calls value_type.from_data on recovery).
-account_memory = app.Table("account-memory", partitions=TOPIC_PARTITIONS, key_type=str)
+account_memory = app.Table(
+    "account-memory", partitions=TOPIC_PARTITIONS, key_type=str, extra_topic_configs=CHANGELOG
+)
+# Per input partition: the next offset the agent expects (see soi.gaps).
+input_progress = app.Table(
+    "input-progress", partitions=TOPIC_PARTITIONS, key_type=str, extra_topic_configs=CHANGELOG
+)
+gap_reader = GapReader(KAFKA_BOOTSTRAP, topics.CDC_MONEY)
 thresholds = Thresholds.from_environment()
 
 
@@ -57,8 +69,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def send_to_dead_letters(event: faust.EventT, reason: str) -> None:
-    message = event.message
+async def send_to_dead_letters(message: InputRecord, reason: str) -> None:
     log.warning(
         "dead letter from %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
     )
@@ -111,32 +122,62 @@ async def publish(outcome: Outcome) -> None:
 async def derive_balances(stream: faust.StreamT) -> None:
     """Account rows and ledger entries -> bank.balance-changed, bank.balances, bank.alerts."""
     async for event in stream.events():
-        try:
-            change = parse_envelope(event.value)
-            if change is None:
-                continue  # a tombstone after a delete; the delete itself was handled
-            if change.table == "ledger_entry":
-                key = str(change.row.get("account_id"))
-                memory = on_ledger_entry(change, AccountMemory.from_json(account_memory.get(key)))
-                if memory is not None:
-                    account_memory[key] = memory.to_json()
-                continue
-            if change.table != "account":
-                raise ContractViolation(f"unexpected table {change.table!r} in the money stream")
-            key = str(change.row.get("id"))
-            memory = AccountMemory.from_json(account_memory.get(key))
-            outcome = on_account_change(change, memory, _now_ms(), thresholds)
-        except ContractViolation as violation:
-            await send_to_dead_letters(event, str(violation))
-            continue
-        except Exception as error:  # a bug must not stop every other account's events
-            log.exception("deriving from %s@%s failed", event.message.topic, event.message.offset)
-            await send_to_dead_letters(event, f"unexpected {type(error).__name__}: {error}")
-            continue
-        if outcome is None:
-            continue
-        await publish(outcome)
-        account_memory[key] = outcome.memory.to_json()
+        message = event.message
+        progress_key = str(message.partition)
+        expected = input_progress.get(progress_key)
+        gap = skipped_before(expected, message)
+        if gap is not None:
+            await derive_skipped(gap)
+        await derive(message)
+        input_progress[progress_key] = max(expected or 0, message.offset + 1)
+
+
+async def derive_skipped(gap: Skipped) -> None:
+    log.error(
+        "Faust skipped %d records of %s[%d] (offsets %d to %d); reading them directly",
+        len(gap),
+        topics.CDC_MONEY,
+        gap.partition,
+        gap.first,
+        gap.end - 1,
+    )
+    try:
+        records = await gap_reader.read(gap)
+    except Exception:
+        log.exception("the skipped records could not be read; `bankctl reconcile` will show it")
+        return
+    for record in records:
+        await derive(record)
+
+
+async def derive(message: InputRecord) -> None:
+    """One CDC record: derived and published, or sent to the dead letters; never raises."""
+    try:
+        change = parse_envelope(message.value)
+        if change is None:
+            return  # a tombstone after a delete; the delete itself was handled
+        if change.table == "ledger_entry":
+            key = str(change.row.get("account_id"))
+            memory = on_ledger_entry(change, AccountMemory.from_json(account_memory.get(key)))
+            if memory is not None:
+                account_memory[key] = memory.to_json()
+            return
+        if change.table != "account":
+            raise ContractViolation(f"unexpected table {change.table!r} in the money stream")
+        key = str(change.row.get("id"))
+        memory = AccountMemory.from_json(account_memory.get(key))
+        outcome = on_account_change(change, memory, _now_ms(), thresholds)
+    except ContractViolation as violation:
+        await send_to_dead_letters(message, str(violation))
+        return
+    except Exception as error:  # a bug must not stop every other account's events
+        log.exception("deriving from %s@%s failed", message.topic, message.offset)
+        await send_to_dead_letters(message, f"unexpected {type(error).__name__}: {error}")
+        return
+    if outcome is None:
+        return
+    await publish(outcome)
+    account_memory[key] = outcome.memory.to_json()
 
 
 @app.page("/ready/")
