@@ -7,6 +7,8 @@ import logging
 import time
 
 import faust
+from aiokafka.errors import KafkaError
+from faust.types import TP
 
 from events import codec, topics
 from soi.accounts import AccountMemory, Outcome, on_account_change, on_ledger_entry
@@ -58,6 +60,7 @@ input_progress = app.Table(
 )
 gap_reader = GapReader(KAFKA_BOOTSTRAP, topics.CDC_MONEY)
 thresholds = Thresholds.from_environment()
+RETRY = 5.0  # seconds between attempts to read skipped records
 
 
 @app.on_worker_init.connect
@@ -133,6 +136,8 @@ async def derive_balances(stream: faust.StreamT) -> None:
 
 
 async def derive_skipped(gap: Skipped) -> None:
+    """Reads and derives the skipped records, retrying while Kafka does not answer: the worker
+    holds back the partition's next changes rather than publish them past a hole."""
     log.error(
         "Faust skipped %d records of %s[%d] (offsets %d to %d); reading them directly",
         len(gap),
@@ -141,17 +146,33 @@ async def derive_skipped(gap: Skipped) -> None:
         gap.first,
         gap.end - 1,
     )
-    try:
-        records = await gap_reader.read(gap)
-    except Exception:
-        log.exception("the skipped records could not be read; `bankctl reconcile` will show it")
-        return
-    for record in records:
+    while True:
+        try:
+            read = await gap_reader.read(gap)
+            break
+        except (KafkaError, TimeoutError) as error:
+            log.warning("reading the skipped records failed (%r); again in %s s", error, RETRY)
+            await asyncio.sleep(RETRY)
+    if read.missing:
+        log.error(
+            "offsets %s of %s[%d] are no longer in the topic (retention): their changes cannot "
+            "be derived; `bankctl reconcile` lists the accounts",
+            read.missing[:20],
+            topics.CDC_MONEY,
+            gap.partition,
+        )
+    for record in read.records:
         await derive(record)
+    # Faust never delivered these offsets, so it never acknowledges them, and its commits for
+    # the partition would stop below them (a growing lag, and a longer replay at each restart).
+    # Its own name for offsets that will not be delivered is a gap: they count as acknowledged.
+    await app.consumer._add_gap(TP(topics.CDC_MONEY, gap.partition), gap.first, gap.end - 1)
 
 
 async def derive(message: InputRecord) -> None:
-    """One CDC record: derived and published, or sent to the dead letters; never raises."""
+    """One CDC record: derived and published, or, when it cannot be derived, sent to the dead
+    letters. Raises only when publishing fails; the agent then restarts, and the record, not
+    counted as seen, is read again as a skipped one at the partition's next record."""
     try:
         change = parse_envelope(message.value)
         if change is None:

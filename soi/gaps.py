@@ -56,8 +56,10 @@ def skipped_before(expected: int | None, record: InputRecord) -> Skipped | None:
     return Skipped(record.partition, expected, record.offset)
 
 
-class RecordsSkipped(RuntimeError):
-    """The skipped range could not be read in full (deleted by retention, or Kafka unreachable)."""
+@dataclass(frozen=True)
+class GapRead:
+    records: list[InputRecord]  # in offset order
+    missing: list[int]  # offsets no longer in the topic (deleted by retention)
 
 
 class GapReader:
@@ -68,7 +70,8 @@ class GapReader:
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None
 
-    async def read(self, gap: Skipped) -> list[InputRecord]:
+    async def read(self, gap: Skipped) -> GapRead:
+        """The skipped records; raises TimeoutError or KafkaError when Kafka does not answer."""
         consumer = await self._started()
         tp = TopicPartition(self._topic, gap.partition)
         consumer.assign([tp])
@@ -77,17 +80,11 @@ class GapReader:
         deadline = time.monotonic() + READ_TIMEOUT_SECONDS
         while await consumer.position(tp) < gap.end:
             if time.monotonic() > deadline:
-                raise RecordsSkipped(f"{tp.topic}[{tp.partition}] {gap} not read within time")
+                raise TimeoutError(f"{tp.topic}[{tp.partition}] {gap} not read in time")
             batch = await consumer.getmany(tp, timeout_ms=500)
             found += [r for r in batch.get(tp, []) if gap.first <= r.offset < gap.end]
-        if len(found) != len(gap):
-            present = {r.offset for r in found}
-            missing = [o for o in range(gap.first, gap.end) if o not in present]
-            raise RecordsSkipped(
-                f"{tp.topic}[{tp.partition}]: offsets {missing[:10]} (of {len(missing)}) are "
-                "no longer in the topic"
-            )
-        return found
+        present = {r.offset for r in found}
+        return GapRead(found, [o for o in range(gap.first, gap.end) if o not in present])
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:

@@ -87,3 +87,22 @@ def test_changes_the_consumer_group_committed_past_are_derived_once_the_next_cha
     with worker_log.open("rb") as log:
         log.seek(log_start)
         assert b"reading them directly" in log.read(), "the gap was not what derived them"
+    # And the group's commits go on past them: no lag left behind, no replay at the next start.
+    wait_until_committed_to_the_end(admin, config.kafka_bootstrap)
+
+
+def wait_until_committed_to_the_end(admin: AdminClient, bootstrap: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        ends = end_offsets(bootstrap, topics.CDC_MONEY)
+        asked = ConsumerGroupTopicPartitions(
+            APP_ID, [TopicPartition(topics.CDC_MONEY, p) for p in ends]
+        )
+        [listed] = admin.list_consumer_group_offsets([asked]).values()
+        committed = {tp.partition: tp.offset for tp in listed.result().topic_partitions}
+        behind = {p: end - committed[p] for p, end in ends.items() if committed[p] < end}
+        if not behind:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the worker's commits stay behind the input: {behind}")
+        time.sleep(1)
