@@ -2,8 +2,8 @@
 
 faust-streaming can do exactly that around a rebalance (see soi.gaps). The test makes it happen
 on purpose: while the worker is frozen out of its group, the group's committed offsets are moved
-past new changes, as Faust would have committed them. Once the worker is back, the next change
-in each partition reveals the gap and the worker reads the skipped records itself."""
+past new changes, as Faust would have committed them. Once the worker is back (restarted), the
+next change in each partition reveals the gap and the worker reads the skipped records itself."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.integration.soi.test_soi_exactly_once import (
     derived_events,
 )
 from tests.support import bank_db
-from tests.support.stack_control import freeze, thaw, wait_healthy
+from tests.support.stack_control import freeze, kill_hard, wait_healthy, wait_restarted
 from tests.support.teller import Teller
 from tests.support.topics import end_offsets
 
@@ -66,7 +66,7 @@ def test_changes_the_consumer_group_committed_past_are_derived_once_the_next_cha
     derived_events(config, seen, events_start)
     cdc_start = end_offsets(config.kafka_bootstrap, topics.CDC_MONEY)
 
-    worker = freeze(config, "soi")
+    freeze(config, "soi")
     try:
         wait_until_group_is_empty(admin, APP_ID)
         skipped = [teller.deposit(a.iban, 250, "booked while away") for a in accounts]
@@ -77,8 +77,10 @@ def test_changes_the_consumer_group_committed_past_are_derived_once_the_next_cha
         for future in admin.alter_consumer_group_offsets([moved]).values():
             future.result()
     finally:
-        thaw(worker)
-
+        # Killed, not thawed: a thawed worker may commit its old offsets over the moved ones
+        # before it notices it left the group. A killed one commits nothing.
+        restarts = kill_hard(config, "soi")
+    wait_restarted(config, "soi", restarts)
     wait_healthy(config)
     later = [teller.deposit(a.iban, 1, "booked after the worker came back") for a in accounts]
     bookings = seen + skipped + later
