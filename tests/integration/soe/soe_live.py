@@ -190,6 +190,21 @@ class Client:
                 continue
             return message
 
+    async def answer_heartbeats_for(self, seconds: float) -> None:
+        """Answer the gateway's pings for ``seconds``; anything else is unexpected.
+
+        The deadline is checked between messages rather than imposed by cancelling a receive:
+        on Python 3.11 ``wait_for`` can swallow a cancellation that races with a message, and
+        with a ping every second the receive loop then never ended."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except TimeoutError:
+                return
+            assert message["type"] == "ping", f"only heartbeats were expected, got {message}"
+            await self.send({"type": "pong", "ts": message["ts"]})
+
     async def authenticate(self, token: str) -> dict[str, Any]:
         await self.send({"type": "auth", "token": token})
         welcome = await self.receive()
