@@ -14,6 +14,8 @@ from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, To
 from confluent_kafka.admin import AdminClient
 
 from events import topics
+from ops.kafka import Kafka
+from ops.lag import consumer_groups
 from soi.config import APP_ID
 from tests.integration.soi.test_soi_exactly_once import (
     assert_exactly_once_and_reconciled,
@@ -90,19 +92,18 @@ def test_changes_the_consumer_group_committed_past_are_derived_once_the_next_cha
         log.seek(log_start)
         assert b"reading them directly" in log.read(), "the gap was not what derived them"
     # And the group's commits go on past them: no lag left behind, no replay at the next start.
-    wait_until_committed_to_the_end(admin, config.kafka_bootstrap)
+    wait_until_committed_to_the_end(config.kafka_bootstrap)
 
 
-def wait_until_committed_to_the_end(admin: AdminClient, bootstrap: str, timeout: float = 60):
+def wait_until_committed_to_the_end(bootstrap: str, timeout: float = 60) -> None:
+    """What `bankctl lag` shows for the worker's group: nothing left behind on the input."""
+    kafka = Kafka(bootstrap)
     deadline = time.monotonic() + timeout
     while True:
-        ends = end_offsets(bootstrap, topics.CDC_MONEY)
-        asked = ConsumerGroupTopicPartitions(
-            APP_ID, [TopicPartition(topics.CDC_MONEY, p) for p in ends]
-        )
-        [listed] = admin.list_consumer_group_offsets([asked]).values()
-        committed = {tp.partition: tp.offset for tp in listed.result().topic_partitions}
-        behind = {p: end - committed[p] for p, end in ends.items() if committed[p] < end}
+        [worker] = [g for g in consumer_groups(kafka) if g.group == APP_ID]
+        behind = {
+            p.partition: p.lag for p in worker.partitions if p.topic == topics.CDC_MONEY and p.lag
+        }
         if not behind:
             return
         if time.monotonic() > deadline:
