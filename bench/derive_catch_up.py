@@ -55,7 +55,7 @@ def main() -> int:
     config = settings()
     namespace = f"bench-derive-{uuid.uuid4().hex[:8]}"
     topics = derived_topics(namespace)
-    group = f"{namespace}-soi"
+    group = f"{namespace}-derivation"
     consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "bench-derive"})
     inputs = _records(consumer, CDC_MONEY)
     log_path = RESULTS / f"{namespace}-worker.log"
@@ -100,7 +100,7 @@ def main() -> int:
         worker.wait(30)
         outputs = {t: _records(consumer, t) for t in topics.names()}
         AdminClient({"bootstrap.servers": config.kafka_bootstrap}).delete_topics(
-            [*topics.names(), f"{group}-account-memory-changelog", f"{group}-__assignor-__leader"]
+            [*topics.names(), f"{group}-state", f"{namespace}-soi-__assignor-__leader"]
         )
     print()
     if caught_up is None or first_output is None:

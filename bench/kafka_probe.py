@@ -23,7 +23,7 @@ TIMEOUT = 10.0
 
 class GroupLag:
     """Records of `topic` not yet committed by consumer group `group` (the Faust worker is
-    `bank-soi`, reading `sor.bank.money`)."""
+    `bank-derivation`, reading `sor.bank.money`)."""
 
     def __init__(self, bootstrap: str, group: str, topic: str) -> None:
         self.admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -55,6 +55,7 @@ def _consumer(bootstrap: str) -> Consumer:
             "bootstrap.servers": bootstrap,
             "group.id": "bench-reader",  # never committed: assign() and no auto commit
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "enable.partition.eof": True,
         }
     )
@@ -81,15 +82,15 @@ def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
         time.sleep(1)
 
 
-def delete_namespace(bootstrap: str, prefix: str, group: str) -> list[str]:
-    """Deletes every topic whose name starts with `prefix`, and the consumer group; returns the
+def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str]:
+    """Deletes every topic whose name starts with `prefix`, and the consumer groups; returns the
     topics deleted. For the benchmark's scratch worker only."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     names = [t for t in admin.list_topics(timeout=TIMEOUT).topics if t.startswith(prefix)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result()
-    for future in admin.delete_consumer_groups([group], request_timeout=TIMEOUT).values():
+    for future in admin.delete_consumer_groups(groups, request_timeout=TIMEOUT).values():
         try:
             future.result()
         except KafkaException as error:

@@ -41,6 +41,7 @@ async def feed(websocket: WebSocket) -> None:
         group_id=None,
         auto_offset_reset="latest",
         enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     await consumer.start()
     open_consumers += 1

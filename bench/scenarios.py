@@ -53,7 +53,7 @@ from bench.kafka_probe import (
 from bench.load import Account, LoadPlan, LoadResult, run_load
 from bench.report import Outcome, Table, latest, ms
 from events.topics import CDC_MONEY
-from soi.config import APP_ID, TOPICS
+from soi.config import DERIVATION_GROUP, TOPICS
 from stack import processes
 from stack.settings import REPO_ROOT, Settings
 
@@ -232,7 +232,7 @@ async def sustained_rate(ctx: Context) -> Outcome:
     token = live_token(ctx.config)
     client = FeedClient(ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True)
     await client.open()
-    lag = GroupLag(ctx.config.kafka_bootstrap, APP_ID, CDC_MONEY)
+    lag = GroupLag(ctx.config.kafka_bootstrap, DERIVATION_GROUP, CDC_MONEY)
     steps: list[dict[str, Any]] = []
     notes: list[str] = []
     for rate in ctx.rates:
@@ -914,7 +914,9 @@ async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
-            deleted = delete_namespace(bootstrap, namespace, f"{namespace}-soi")
+            deleted = delete_namespace(
+                bootstrap, namespace, [f"{namespace}-soi", f"{namespace}-derivation"]
+            )
     ctx.done(task)
     return {
         "namespace": namespace,

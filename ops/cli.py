@@ -211,9 +211,9 @@ def lag(
 ) -> None:
     """Lag of every reader: consumer groups, the gateway, the CDC connector.
 
-    Each consumer group per partition and in total (the Faust worker is group bank-soi); the
-    gateway, which reads without a group and reports its lag at /metrics; the CDC connector's
-    committed binlog position against the database's.
+    Each consumer group per partition and in total (the worker's derivation is group
+    bank-derivation); the gateway, which reads without a group and reports its lag at
+    /metrics; the CDC connector's committed binlog position against the database's.
 
     Example: `bankctl lag` or `bankctl lag --json | jq '.groups[] | {group, total}'`
     """

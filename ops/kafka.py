@@ -128,6 +128,8 @@ class Kafka:
                 "enable.auto.offset.store": False,
                 "enable.partition.eof": True,
                 "fetch.wait.max.ms": 100,
+                # The worker writes in transactions: never show records of an aborted one.
+                "isolation.level": "read_committed",
             }
         )
 

@@ -107,6 +107,8 @@ class Feed:
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                # The worker writes in transactions: customers never see an aborted record.
+                isolation_level="read_committed",
             )
             try:
                 # Bounded: with the broker down or half up, aiokafka's start can hang for minutes.

@@ -67,15 +67,33 @@ class Outcome:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
+# What the system of record allows; a row outside it was written around the application.
+STATUSES = frozenset({"open", "frozen", "closed"})
+# Amounts travel as Avro longs.
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fits_long(value: int) -> bool:
+    return LONG_MIN <= value <= LONG_MAX
 
 
 def read_account(image: dict[str, Any]) -> AccountRow:
     try:
         balance = image["balance"]
-        if not _is_int(balance):
+        if not _is_int(balance) or not _fits_long(balance):
             raise ContractViolation(f"balance {balance!r} is not integer minor units")
+        status = str(image.get("status") or "open")
+        if status not in STATUSES:
+            raise ContractViolation(f"status {status!r} is not one of {sorted(STATUSES)}")
+        overdraft = image.get("overdraft_limit")
+        if _is_int(overdraft) and balance < -overdraft:
+            raise ContractViolation(
+                f"balance {balance} is below the overdraft limit of {overdraft}"
+            )
         customer_id = image.get("customer_id")
         threshold = image.get("low_balance_threshold")
         return AccountRow(
@@ -84,7 +102,7 @@ def read_account(image: dict[str, Any]) -> AccountRow:
             customer_id=int(customer_id) if customer_id is not None else None,
             currency=str(image["currency"]),
             balance=balance,
-            status=str(image.get("status") or "open"),
+            status=status,
             low_balance_threshold=threshold if _is_int(threshold) else None,
         )
     except KeyError as missing:
@@ -128,6 +146,8 @@ def on_account_change(
     if old_balance != row.balance:
         sequence += 1
         delta = row.balance - old_balance
+        if not _fits_long(delta):
+            raise ContractViolation(f"a change from {old_balance} to {row.balance} overflows")
         entry, waiting = ledger.take_match(waiting, change.gtid, delta, row.balance)
         event = _balance_changed(change, row, old_balance, sequence, committed_at, now_ms, entry)
     alerts = raised_by(

@@ -8,7 +8,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from events import topics
-from soi.config import KAFKA_BOOTSTRAP, TOPIC_PARTITIONS, TOPIC_REPLICATION, TOPICS
+from soi.config import KAFKA_BOOTSTRAP, STATE_TOPIC, TOPIC_PARTITIONS, TOPIC_REPLICATION, TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,13 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     TOPICS.balances: {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
     TOPICS.alerts: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     TOPICS.dead_letters: {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
+    # The worker's memory per account. Compaction never touches the active segment, so segments
+    # roll every 10 minutes: a worker taking a partition reads about one record per account.
+    STATE_TOPIC: {
+        "cleanup.policy": "compact",
+        "segment.ms": str(10 * 60 * 1000),
+        "min.cleanable.dirty.ratio": "0.1",
+    },
 }
 
 

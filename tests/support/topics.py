@@ -26,6 +26,7 @@ def _consumer(bootstrap: str) -> Consumer:
             "bootstrap.servers": bootstrap,
             "group.id": "tests-reader",  # never committed: assign() and no auto commit
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "enable.partition.eof": True,
         }
     )

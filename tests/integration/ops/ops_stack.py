@@ -32,6 +32,7 @@ def read_all(topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
             "bootstrap.servers": settings().kafka_bootstrap,
             "group.id": "bankctl-tests",  # assign() only: never joins, never commits
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",
             "enable.partition.eof": True,
         }
     )

@@ -15,7 +15,7 @@ def test_lag_lists_the_worker_group_per_partition_with_a_total(bankctl):
     result = bankctl("lag")
 
     assert result.exit_code == 0, result.output
-    assert "consumer group bank-soi" in result.output
+    assert "consumer group bank-derivation" in result.output
     assert topics.CDC_MONEY in result.output
     assert "total" in result.output
     assert "gateway http://" in result.output
@@ -27,7 +27,7 @@ def test_lag_as_json_gives_committed_end_and_lag_per_partition(bankctl):
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    worker = next(g for g in data["groups"] if g["group"] == "bank-soi")
+    worker = next(g for g in data["groups"] if g["group"] == "bank-derivation")
     money = [p for p in worker["partitions"] if p["topic"] == topics.CDC_MONEY]
     assert money
     for partition in money:

@@ -16,7 +16,7 @@ def account(balance: int, **overrides: Any) -> dict[str, Any]:
         "customer_id": 3,
         "currency": "EUR",
         "balance": balance,
-        "overdraft_limit": 0,
+        "overdraft_limit": 100_000,
         "status": "open",
         "version": 1,
         "updated_at": 1795459807123,

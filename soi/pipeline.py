@@ -1,0 +1,304 @@
+"""The derivation loop: read money changes, derive, write, commit, exactly once per batch.
+
+One Kafka transaction per batch holds everything the batch caused: the derived events, each
+touched account's new memory (the state topic), and the input offsets consumed. Readers on
+read_committed see all of it or none of it, so a crash, a kill or a rebalance at any point
+repeats nothing and loses nothing.
+
+A batch is what the consumer has fetched when the previous one is done: at low load one record
+(no timer to wait out), under load up to ``MAX_BATCH`` records, which share one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+
+from events import codec
+from soi import state
+from soi.accounts import AccountMemory
+from soi.alerts import Thresholds
+from soi.derivation import (
+    ACCOUNT_BALANCE,
+    ALERT,
+    BALANCE_CHANGED,
+    DEAD_LETTER,
+    Batch,
+    InputRecord,
+    derive_batch,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 2000
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    client: dict[str, object]  # bootstrap servers and security settings
+    input_topic: str
+    group: str
+    transactional_id: str
+    state_topic: str
+    # role -> topic name
+    topics: dict[str, str]
+    transaction_timeout_ms: int = 10_000
+
+
+@dataclass
+class Progress:
+    """What the worker has done, for its readiness page and its logs."""
+
+    assigned: tuple[int, ...] = ()
+    joined: bool = False
+    records: int = 0
+    changes: int = 0
+    dead_letters: int = 0
+    redelivered: int = 0
+    batches: int = 0
+    aborted: int = 0
+    last_batch: int = 0
+    skipped_offsets: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        thresholds: Thresholds,
+        now_ms: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.config = config
+        self.thresholds = thresholds
+        self.now_ms = now_ms
+        self.progress = Progress()
+        self.stopping = threading.Event()
+        self._state = state.StateTopic(config.client, config.state_topic)
+        # Per owned input partition: account id -> memory, as of the last committed batch.
+        self._memory: dict[int, dict[str, AccountMemory]] = {}
+        # Per owned input partition: the next offset expected (to notice a skipped record).
+        self._next: dict[int, int] = {}
+        self._consumer = Consumer(
+            {
+                **config.client,
+                "group.id": config.group,
+                "client.id": config.transactional_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                # A worker killed hard is noticed in seconds and its partitions move.
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 2_000,
+            }
+        )
+        self._producer = Producer(
+            {
+                **config.client,
+                "transactional.id": config.transactional_id,
+                "transaction.timeout.ms": config.transaction_timeout_ms,
+                # Java's partitioner: keys land where every other Kafka client puts them.
+                "partitioner": "murmur2_random",
+                # Within a transaction records wait at most this for company; the commit
+                # flushes at once, so a lone change is not held back.
+                "linger.ms": 5,
+            }
+        )
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Derive until ``stopping`` is set. A bug or a fatal Kafka error propagates."""
+        self._producer.init_transactions()  # aborts what a previous run of this worker left open
+        self._consumer.subscribe(
+            [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        try:
+            while not self.stopping.is_set():
+                messages = self._poll()
+                if messages:
+                    self._process(messages)
+        finally:
+            self._consumer.close()
+
+    def _poll(self) -> list[Message]:
+        """What is there now, or the first record to arrive: a batch never waits to fill."""
+        messages = self._consumer.consume(MAX_BATCH, 0)
+        if not messages:
+            messages = self._consumer.consume(1, POLL_SECONDS)
+            if messages:
+                messages += self._consumer.consume(MAX_BATCH - 1, 0)
+        records = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                records.append(message)
+            elif error.fatal():
+                raise KafkaException(error)
+            else:
+                log.warning("consuming %s: %s", self.config.input_topic, error)
+        return records
+
+    def _process(self, messages: list[Message]) -> None:
+        records = [
+            InputRecord(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in messages
+        ]
+        self._check_contiguous(records)
+        batch = derive_batch(records, self._memory, self.thresholds, self.now_ms)
+        try:
+            self._commit(batch)
+        except KafkaException as error:
+            if not error.args[0].txn_requires_abort():
+                raise
+            self._abort(records, error)
+            return
+        for (partition, account), memory in batch.remembered.items():
+            owned = self._memory.get(partition)
+            if owned is not None:
+                owned[account] = memory
+        for record in records:
+            self._next[record.partition] = record.offset + 1
+        self._count(records, batch)
+
+    def _commit(self, batch: Batch) -> None:
+        producer, topics = self._producer, self.config.topics
+        producer.begin_transaction()
+        for output in batch.outputs:
+            value = None if output.value is None else codec.encode(output.role, output.value)
+            self._produce(topics[output.role], output.key, value)
+        for (partition, account), memory in batch.remembered.items():
+            self._produce(
+                self.config.state_topic, account.encode(), state.encode(memory), partition
+            )
+        producer.send_offsets_to_transaction(
+            batch_offsets(self.config.input_topic, batch.records),
+            self._consumer.consumer_group_metadata(),
+        )
+        self._retrying(producer.commit_transaction)
+
+    def _produce(self, topic: str, key: bytes, value: bytes | None, partition: int = -1) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, partition=partition)
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self._producer.poll(0.05)
+
+    @staticmethod
+    def _retrying(action: Callable[[], object]) -> None:
+        while True:
+            try:
+                action()
+                return
+            except KafkaException as error:
+                if not error.args[0].retriable():
+                    raise
+                log.warning("committing the batch: %s; retrying", error.args[0])
+
+    def _abort(self, records: list[InputRecord], error: KafkaException) -> None:
+        """Undo the batch: Kafka discards its records, we rewind to its first offsets."""
+        log.warning("batch of %d records aborted: %s; reading it again", len(records), error)
+        self.progress.aborted += 1
+        self._retrying(self._producer.abort_transaction)
+        first: dict[int, int] = {}
+        for record in records:
+            first.setdefault(record.partition, record.offset)
+        owned = {tp.partition for tp in self._consumer.assignment()}
+        for partition, offset in first.items():
+            if partition in owned:
+                self._consumer.seek(TopicPartition(self.config.input_topic, partition, offset))
+
+    def _check_contiguous(self, records: list[InputRecord]) -> None:
+        """Kafka Connect writes the input without transactions or compaction: every offset holds
+        a record. A jump means records were skipped; never expected, always said."""
+        expected = dict(self._next)
+        for record in records:
+            want = expected.get(record.partition)
+            if want is not None and record.offset > want:
+                self.progress.skipped_offsets += record.offset - want
+                log.error(
+                    "%s[%d]: offsets %d to %d were not delivered",
+                    record.topic,
+                    record.partition,
+                    want,
+                    record.offset - 1,
+                )
+            expected[record.partition] = record.offset + 1
+
+    def _count(self, records: list[InputRecord], batch: Batch) -> None:
+        progress = self.progress
+        progress.records += len(records)
+        progress.changes += sum(1 for o in batch.outputs if o.role == BALANCE_CHANGED)
+        progress.dead_letters += batch.dead_letters
+        progress.redelivered += batch.redelivered
+        progress.batches += 1
+        progress.last_batch = len(records)
+
+    # -- partitions moving between workers -------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        owned = [tp.partition for tp in partitions]
+        self._warn_about_retention(consumer, partitions)
+        self._memory.update(self._state.load(owned))
+        for partition in owned:
+            self._next.pop(partition, None)
+        self.progress.assigned = tuple(sorted(self._memory))
+        self.progress.joined = True
+        log.info("deriving %s partitions %s", self.config.input_topic, owned)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._memory.pop(tp.partition, None)
+            self._next.pop(tp.partition, None)
+        self.progress.assigned = tuple(sorted(self._memory))
+        if partitions:
+            log.info(
+                "%s partitions %s moved away",
+                self.config.input_topic,
+                [tp.partition for tp in partitions],
+            )
+
+    def _warn_about_retention(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Records deleted by retention before they were derived are lost to the bank's topics:
+        said when the partition is taken, with the command that finds the accounts."""
+        for tp in consumer.committed(partitions, timeout=30):
+            if tp.error is not None or tp.offset < 0:
+                continue
+            low, _high = consumer.get_watermark_offsets(tp, timeout=30)
+            if tp.offset < low:
+                self.progress.skipped_offsets += low - tp.offset
+                log.error(
+                    "%s[%d]: offsets %d to %d were deleted by retention before being derived; "
+                    "`bankctl reconcile` lists the accounts that differ",
+                    tp.topic,
+                    tp.partition,
+                    tp.offset,
+                    low - 1,
+                )
+
+
+def topic_roles(balance_changed: str, balances: str, alerts: str, dead_letters: str) -> dict:
+    return {
+        BALANCE_CHANGED: balance_changed,
+        ACCOUNT_BALANCE: balances,
+        ALERT: alerts,
+        DEAD_LETTER: dead_letters,
+    }
+
+
+def batch_offsets(topic: str, records: list[InputRecord]) -> list[TopicPartition]:
+    """The offsets to commit for a batch: per partition, the one after its last record."""
+    after: dict[int, int] = {}
+    for record in records:
+        after[record.partition] = record.offset + 1
+    return [TopicPartition(topic, partition, offset) for partition, offset in after.items()]

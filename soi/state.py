@@ -1,0 +1,90 @@
+"""What the worker remembers per account, kept in a compacted topic co-partitioned with its input.
+
+Each account's memory is written to the state topic in the same Kafka transaction as the events
+derived from it and the input offsets they consumed, to the partition number of the input record
+it came from. So a worker given input partition ``p`` reads state partition ``p`` to the end and
+holds exactly the memory that matches the committed offsets: no replay, no second event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from soi.accounts import AccountMemory
+
+log = logging.getLogger(__name__)
+
+LOAD_TIMEOUT_SECONDS = 60.0
+
+
+def encode(memory: AccountMemory) -> bytes:
+    return json.dumps(memory.to_json(), separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> AccountMemory:
+    return AccountMemory.from_json(json.loads(raw))
+
+
+class StateTopic:
+    """Reads partitions of the state topic, committed records only (read_committed)."""
+
+    def __init__(self, client_config: dict[str, object], topic: str) -> None:
+        self.topic = topic
+        self._config = {
+            **client_config,
+            "group.id": f"{topic}-loader",  # never joins or commits: partitions are assigned
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+
+    def load(self, partitions: Iterable[int]) -> dict[int, dict[str, AccountMemory]]:
+        """Every account's latest memory, per partition. A frozen previous owner's open
+        transaction holds the read back until Kafka aborts it (transaction.timeout.ms)."""
+        wanted = sorted(set(partitions))
+        loaded: dict[int, dict[str, AccountMemory]] = {p: {} for p in wanted}
+        if not wanted:
+            return loaded
+        consumer = Consumer(self._config)
+        try:
+            pending = set()
+            assignment = []
+            for partition in wanted:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=LOAD_TIMEOUT_SECONDS
+                )
+                if high > low:
+                    pending.add(partition)
+                    assignment.append(TopicPartition(self.topic, partition, OFFSET_BEGINNING))
+            consumer.assign(assignment)
+            deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+            while pending:
+                if time.monotonic() > deadline:
+                    missing = sorted(pending)
+                    raise TimeoutError(f"{self.topic} partitions {missing} not read in time")
+                for message in consumer.consume(1000, 0.5):
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            pending.discard(message.partition())
+                            continue
+                        raise KafkaException(error)
+                    accounts = loaded[message.partition()]
+                    if message.value() is None:
+                        accounts.pop(message.key().decode(), None)
+                    else:
+                        accounts[message.key().decode()] = decode(message.value())
+        finally:
+            consumer.close()
+        log.info(
+            "state of %d accounts read from %s partitions %s",
+            sum(len(a) for a in loaded.values()),
+            self.topic,
+            wanted,
+        )
+        return loaded
