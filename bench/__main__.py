@@ -64,9 +64,9 @@ def main(
     rate: Annotated[
         float | None, typer.Option(help="footprint's load rate [the highest sustained]")
     ] = None,
-    via: Annotated[str, typer.Option(help="book through the 'service' layer or the 'api'")] = (
-        "service"
-    ),
+    via: Annotated[
+        str, typer.Option(help="book through the 'service' layer, the 'api' or 'sql'")
+    ] = "sql",
     processes: Annotated[int, typer.Option(help="load generator processes")] = 2,
     threads: Annotated[int, typer.Option(help="threads per load generator process")] = 4,
 ) -> None:
@@ -74,8 +74,8 @@ def main(
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown:
         raise typer.BadParameter(f"unknown scenario {unknown}; choose from {list(SCENARIOS)}")
-    if via not in ("service", "api"):
-        raise typer.BadParameter("--via is 'service' or 'api'")
+    if via not in ("service", "api", "sql"):
+        raise typer.BadParameter("--via is 'service', 'api' or 'sql'")
     config = settings()
     with console.status("opening the benchmark's accounts (once) and signing in"):
         bench_accounts = load.bench_accounts(accounts)

@@ -4,7 +4,9 @@ By default it books through the service layer in-process (``sor.bank.services.de
 same code the admin and the API call), from a few processes with a few threads each: one Python
 process alone cannot book 2,000 changes a second through Django, and the API path would spend
 the two cores on HTTP instead of on the pipeline under test. ``via="api"`` books over the REST
-API instead, with the clerk's API token.
+API instead, with the clerk's API token. ``via="sql"`` writes the service layer's own SQL
+(lock the account, insert the ledger entry, update balance and version, in one transaction)
+without Django, for rates the ORM cannot reach on two cores.
 
 The benchmark's changes go to accounts of its own customer (``bench_accounts``), so they never
 land on the demo accounts or on the accounts the integration tests pick.
@@ -12,6 +14,7 @@ land on the demo accounts or on the accounts the integration tests pick.
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import os
 import random
@@ -44,7 +47,7 @@ class LoadPlan:
     seconds: float
     accounts: tuple[Account, ...]
     label: str
-    via: str = "service"  # or "api"
+    via: str = "service"  # or "api", or "sql"
     processes: int = 2
     threads: int = 4
     api_token: str | None = None
@@ -59,6 +62,7 @@ class LoadResult:
     started_at: float  # epoch seconds
     ended_at: float  # when the last change was booked
     errors: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # the load generator's own CPU, all its processes
 
     @property
     def achieved_rate(self) -> float:
@@ -113,6 +117,7 @@ def run_load(plan: LoadPlan, on_progress: Callable[[int], None] | None = None) -
     context = multiprocessing.get_context("spawn")  # a clean Django per process, no forked loop
     counter = context.Value("q", 0)
     failures = context.Value("q", 0)
+    cpu = context.Value("d", 0.0)
     last_booked = context.Value("d", 0.0)
     errors = context.Queue()
     ready = context.Semaphore(0)
@@ -121,7 +126,7 @@ def run_load(plan: LoadPlan, on_progress: Callable[[int], None] | None = None) -
     workers = [
         context.Process(
             target=_worker,
-            args=(plan, index, (ready, go, start), (counter, last_booked), failures, errors),
+            args=(plan, index, (ready, go, start), (counter, last_booked), failures, errors, cpu),
             daemon=True,
         )
         for index in range(plan.processes)
@@ -151,14 +156,18 @@ def run_load(plan: LoadPlan, on_progress: Callable[[int], None] | None = None) -
     crashed = [w.exitcode for w in workers if w.exitcode]
     if crashed:
         messages.append(f"{len(crashed)} load worker process(es) exited with {crashed}")
-    return LoadResult(counter.value, failures.value, start.value, ended, messages[:10])
+    return LoadResult(
+        counter.value, failures.value, start.value, ended, messages[:10], cpu_seconds=cpu.value
+    )
 
 
-def _worker(plan: LoadPlan, index: int, clock, booked, failures, errors) -> None:
-    booker = _ServiceBooker() if plan.via == "service" else _ApiBooker(plan.api_token)
+def _worker(plan: LoadPlan, index: int, clock, booked, failures, errors, cpu) -> None:
+    bookers = {"service": _ServiceBooker, "sql": _SqlBooker}
+    booker = bookers[plan.via]() if plan.via in bookers else _ApiBooker(plan.api_token)
     ready, go, start_value = clock
     ready.release()
     go.wait()
+    cpu_at_start = time.process_time()
     start = start_value.value
     threads = [
         threading.Thread(
@@ -171,6 +180,8 @@ def _worker(plan: LoadPlan, index: int, clock, booked, failures, errors) -> None
         thread.start()
     for thread in threads:
         thread.join()
+    with cpu.get_lock():
+        cpu.value += time.process_time() - cpu_at_start
 
 
 def _book_share(plan: LoadPlan, share: int, booker, start, booked, failures, errors) -> None:
@@ -244,3 +255,58 @@ class _ApiBooker:
 
     def close(self) -> None:
         """The client is shared by the process's threads and ends with it."""
+
+
+class _SqlBooker:
+    """Books with the service layer's SQL, one connection per thread: the shape of
+    ``sor.bank.services.deposit`` (one transaction, the account row locked first)."""
+
+    LOCK = "SELECT balance FROM account WHERE id = %s FOR UPDATE"
+    ENTRY = (
+        "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, reason, "
+        "created_by_username, created_at) VALUES (%s, %s, %s, 'deposit', %s, %s, %s)"
+    )
+    BALANCE = (
+        "UPDATE account SET balance = %s, version = version + 1, updated_at = %s WHERE id = %s"
+    )
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._clerk = env("DJANGO_SUPERUSER_USERNAME")
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            import MySQLdb
+
+            config = settings()
+            connection = MySQLdb.connect(
+                host=config.host,
+                port=config.db_port,
+                user=config.db_user,
+                password=env("BANK_DB_PASSWORD"),
+                database=config.db_name,
+                autocommit=False,
+            )
+            self._local.connection = connection
+        return connection
+
+    def book(self, account: Account, minor: int, reason: str) -> None:
+        connection = self._connection()
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self.LOCK, (account.id,))
+                (balance,) = cursor.fetchone()
+                after = balance + minor
+                cursor.execute(self.ENTRY, (account.id, minor, after, reason, self._clerk, now))
+                cursor.execute(self.BALANCE, (after, now, account.id))
+            connection.commit()
+        except Exception:
+            connection.rollback()
+            raise
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()

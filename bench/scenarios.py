@@ -70,7 +70,7 @@ class Context:
     accounts: list[Account]
     quick: bool
     progress: Progress
-    via: str = "service"
+    via: str = "sql"
     processes: int = 2
     threads: int = 4
     api_token: str | None = None
@@ -108,7 +108,9 @@ class Context:
         )
 
     def load_settings(self) -> dict[str, Any]:
-        how = "service layer in-process" if self.via == "service" else "REST API"
+        how = {"service": "service layer in-process", "sql": "the service layer's SQL"}.get(
+            self.via, "REST API"
+        )
         return {
             "booked_via": f"{how}, {self.processes} processes x {self.threads} threads",
             "accounts": len(self.accounts),
