@@ -244,10 +244,15 @@ def sor(settings: Settings) -> Process:
     )
 
 
-def soi(settings: Settings) -> Process:
+def soi(settings: Settings, worker: int = 1) -> Process:
+    """Worker ``n`` of the Faust worker group; each has its own web port (the first one's plus
+    n - 1), and the partitions of the input are shared among them."""
+    name = "soi" if worker == 1 else f"soi-{worker}"
+    web_port = settings.soi_web_port + worker - 1
     return Process(
-        name="soi",
-        description="System of integration: the Faust worker deriving balance events",
+        name=name,
+        description="System of integration: the Faust worker deriving balance events"
+        + ("" if worker == 1 else f" (worker {worker})"),
         command=_python(
             "-m",
             "faust",
@@ -257,10 +262,10 @@ def soi(settings: Settings) -> Process:
             "--loglevel=info",
             f"--web-bind={settings.host}",
             f"--web-host={settings.host}",
-            f"--web-port={settings.soi_web_port}",
+            f"--web-port={web_port}",
         ),
-        ports={"web": settings.soi_web_port},
-        ready=HttpReady(f"http://{settings.host}:{settings.soi_web_port}/ready/"),
+        ports={"web": web_port},
+        ready=HttpReady(f"http://{settings.host}:{web_port}/ready/"),
         env_names=(
             "BANK_KAFKA_BOOTSTRAP",
             "BANK_TOPIC_NAMESPACE",
@@ -299,4 +304,5 @@ def infrastructure(settings: Settings) -> list[Process]:
 
 def applications(settings: Settings) -> list[Process]:
     """Started after the connector runs and the database is migrated and seeded."""
-    return [sor(settings), soi(settings), soe(settings)]
+    workers = [soi(settings, n) for n in range(1, settings.soi_workers + 1)]
+    return [sor(settings), *workers, soe(settings)]

@@ -66,6 +66,7 @@ class Settings:
     sor_port: int
     soe_port: int
     soi_web_port: int
+    soi_workers: int
     kafka_heap: str
     connect_heap: str
 
@@ -110,6 +111,8 @@ def settings() -> Settings:
         sor_port=env_int("BANK_SOR_PORT", 8000),
         soe_port=env_int("BANK_SOE_PORT", 8001),
         soi_web_port=env_int("BANK_SOI_WEB_PORT", 6066),
+        # Faust workers sharing the input's partitions (each on the next web port).
+        soi_workers=env_int("BANK_SOI_WORKERS", 1),
         kafka_heap=env("BANK_KAFKA_HEAP", "512m"),
         connect_heap=env("BANK_CONNECT_HEAP", "768m"),
     )

@@ -24,8 +24,8 @@ def drill(
         list[str] | None,
         typer.Option(
             help="A fault to inject (repeatable): kill-<component> or freeze-<component>, "
-            f"components {', '.join(faults.COMPONENTS)}. Default: every kill, freeze-soi and "
-            "freeze-soe."
+            f"components {', '.join(faults.COMPONENTS)} (and soi-2 … with BANK_SOI_WORKERS). "
+            "Default: every kill, freeze-soi and freeze-soe, and both for each further worker."
         ),
     ] = None,
     rate: Annotated[float, typer.Option(help="Deposits a second while the fault strikes.")] = 20,
@@ -39,7 +39,7 @@ def drill(
     if not console.is_terminal:
         console = Console(width=132)
     try:
-        chosen = [faults.parse(name) for name in fault] if fault else list(faults.ALL)
+        chosen = [faults.parse(name) for name in fault] if fault else faults.every_fault(settings())
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     plan = Plan(accounts=accounts, rate=rate)

@@ -73,6 +73,7 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
     accounts = bank_db.open_accounts(config, plan.accounts, excluding=broken_before)
     ibans = [account.iban for account in accounts]
     start = end_offsets(config.kafka_bootstrap, topics.BALANCE_CHANGED)
+    others = {t: end_offsets(config.kafka_bootstrap, t) for t in (topics.BALANCES, topics.ALERTS)}
     key_prefix = f"chaos-{run_id}-{fault.name}-{number}-"
     audience = Audience(
         config, clerk_token(config), ibans, plan.steady_watchers, plan.resuming_watchers
@@ -85,6 +86,7 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
         settled = _settle(config, plan, result)
         booked = bank_db.entries_booked_with_keys(config, key_prefix)
         outcome = _judge_pipeline(config, plan, booked, start, broken_before)
+        judge.judge_other_topics(outcome, config, others, set(ibans))
         balances = bank_db.balances(config)
         balances = {iban: balances[iban] for iban in ibans}
         audience.wait_until_showing(balances, timeout=30)

@@ -3,6 +3,7 @@ SIGCONT). Each knows how to strike and when the component is back."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from stack.supervisor import STABLE_SECONDS
 from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
+# With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n.
+_WORKER = re.compile(r"soi-[2-9]")
 FREEZE_SECONDS = 10.0
 
 
@@ -47,7 +50,8 @@ class Fault:
 
 def parse(name: str) -> Fault:
     kind, _, component = name.partition("-")
-    if kind not in ("kill", "freeze") or component not in COMPONENTS:
+    known = component in COMPONENTS or _WORKER.fullmatch(component)
+    if kind not in ("kill", "freeze") or not known:
         choices = ", ".join(f"kill-{c}, freeze-{c}" for c in COMPONENTS)
         raise ValueError(f"unknown fault {name!r}; choose from {choices}")
     return Fault(kind, component)
@@ -56,3 +60,9 @@ def parse(name: str) -> Fault:
 KILLS = tuple(Fault("kill", c) for c in COMPONENTS)
 FREEZES = (Fault("freeze", "soi"), Fault("freeze", "soe"))
 ALL = KILLS + FREEZES
+
+
+def every_fault(config: Settings) -> list[Fault]:
+    """Every kill and the freezes, for each Faust worker the stack runs."""
+    workers = [f"soi-{n}" for n in range(2, config.soi_workers + 1)]
+    return [*ALL, *(Fault(kind, w) for w in workers for kind in ("kill", "freeze"))]

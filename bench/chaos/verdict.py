@@ -25,7 +25,9 @@ class Verdict:
     booked: int = 0  # ledger entries the database holds under the round's keys
     lost: list[int] = field(default_factory=list)  # booked, never derived
     duplicated: list[int] = field(default_factory=list)  # derived under two or more event ids
-    repeats: int = 0  # extra copies of an event under its own id: harmless, counted
+    repeats: int = 0  # extra copies of an event under its own id in bank.balance-changed
+    # Extra copies of one record in bank.balances (same event id) and bank.alerts (same alert).
+    other_repeats: dict[str, int] = field(default_factory=dict)
     wrong_amounts: list[str] = field(default_factory=list)
     sequence_gaps: list[str] = field(default_factory=list)
     reconcile: list[str] = field(default_factory=list)
@@ -42,6 +44,12 @@ class Verdict:
                 f"duplicated: ledger entry {entry} has several event ids"
                 for entry in self.duplicated
             ),
+            *(
+                [f"repeated: {self.repeats} events appear twice in {topics.BALANCE_CHANGED}"]
+                if self.repeats
+                else []
+            ),
+            *(f"repeated: {n} records appear twice in {t}" for t, n in self.other_repeats.items()),
             *self.wrong_amounts,
             *self.sequence_gaps,
             *(f"reconcile: {mismatch}" for mismatch in self.reconcile),
@@ -87,6 +95,20 @@ def judge_events(verdict: Verdict, booked: list[Booking], events: list[dict[str,
                 f"({booking.amount:+d} to {booking.balance_after})"
             )
     judge_sequences(verdict, {b.iban for b in booked}, events)
+
+
+def judge_other_topics(
+    verdict: Verdict, config: Settings, starts: dict[str, dict[int, int]], ibans: set[str]
+) -> None:
+    """bank.balances and bank.alerts, read with read_committed, hold each record once too."""
+    ids = {topics.BALANCES: "event_id", topics.ALERTS: "alert_id"}
+    for topic, start in starts.items():
+        records = read(config.kafka_bootstrap, topic, start)
+        seen = [
+            r.value[ids[topic]] for r in records if r.value is not None and r.value["iban"] in ibans
+        ]
+        if len(seen) != len(set(seen)):
+            verdict.other_repeats[topic] = len(seen) - len(set(seen))
 
 
 def judge_sequences(verdict: Verdict, ibans: set[str], events: list[dict[str, Any]]) -> None:

@@ -4,6 +4,7 @@ bank.balances agrees with the database."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -121,12 +122,11 @@ def test_a_component_killed_mid_burst_neither_loses_nor_duplicates_a_change(
     assert repeats == 0, f"{component} killed mid-burst: {repeats} repeated events"
 
 
-def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplicates(
-    running_stack,
-):
+def second_worker(name: str, web_port: int) -> HTTPExecutor:
+    """Another worker of the same group: ready once it holds its share of the partitions."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "second-faust-worker.log").open("w")
-    second = HTTPExecutor(
+    log = (ARTIFACTS / f"{name}.log").open("w")
+    return HTTPExecutor(
         [
             sys.executable,
             "-m",
@@ -137,15 +137,21 @@ def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplica
             "--loglevel=info",  # warn turns on a spinner that logs at DEBUG
             "--web-bind=127.0.0.1",
             "--web-host=127.0.0.1",
-            "--web-port=6067",
+            f"--web-port={web_port}",
         ],
-        url="http://127.0.0.1:6067/ready/",
+        url=f"http://127.0.0.1:{web_port}/ready/",
         status=200,
         timeout=120,
         cwd=str(REPO_ROOT),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+
+def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplicates(
+    running_stack,
+):
+    second = second_worker("second-faust-worker", running_stack.soi_web_port + 11)
     two_thirds = threading.Event()
 
     def join_then_leave() -> None:
@@ -166,3 +172,27 @@ def test_a_second_worker_joining_and_leaving_mid_burst_neither_loses_nor_duplica
         running_stack, bookings, derived_events(running_stack, bookings, start)
     )
     assert repeats == 0, f"second worker joined and left mid-burst: {repeats} repeated events"
+
+
+@pytest.mark.parametrize("killed", ["the second worker", "the first worker"])
+def test_either_of_two_workers_killed_mid_burst_neither_loses_nor_duplicates(running_stack, killed):
+    second = second_worker("two-workers-kill", running_stack.soi_web_port + 12)
+    second.start()
+    restarts: list[int] = []
+
+    def kill() -> None:
+        if killed == "the second worker":
+            second.kill(sig=signal.SIGKILL)  # its partitions move to the first after the session
+        else:
+            restarts.append(kill_hard(running_stack, "soi"))
+
+    try:
+        bookings, start = burst(running_stack, at_third=kill)
+        if restarts:
+            wait_restarted(running_stack, "soi", restarts[0])
+        repeats = assert_exactly_once_and_reconciled(
+            running_stack, bookings, derived_events(running_stack, bookings, start)
+        )
+    finally:
+        second.stop()
+    assert repeats == 0, f"{killed} killed mid-burst: {repeats} repeated events"

@@ -47,9 +47,10 @@ def test_a_booked_change_without_its_event_is_lost():
     assert outcome.lost == [2]
 
 
-def test_a_replayed_copy_under_the_same_id_is_a_repeat_not_a_duplicate():
+def test_a_copy_under_the_same_id_is_a_repeat_and_fails_the_round():
     outcome = judged([booking(1, 100, 1100)], [event(1, 7, 1000, 1100)] * 2)
-    assert (outcome.repeats, outcome.duplicated, outcome.problems) == (1, [], [])
+    assert (outcome.repeats, outcome.duplicated) == (1, [])
+    assert outcome.problems == ["repeated: 1 events appear twice in bank.balance-changed"]
 
 
 def test_one_change_under_two_event_ids_is_duplicated():
