@@ -253,9 +253,13 @@ async def sustained_rate(ctx: Context) -> Outcome:
         samples: list[tuple[float, int]] = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample_lag(lag, samples, stop))
-        result = await book(ctx, ctx.plan(rate, seconds, ctx.accounts, f"bench rate {rate:g}"))
+        with fp.Meter(fp.component_pids(ctx.config)) as meter:
+            result = await book(ctx, ctx.plan(rate, seconds, ctx.accounts, f"bench rate {rate:g}"))
         stop.set()
         await sampler
+        cpu = {name: figures["cpu_percent"] for name, figures in meter.figures().items()}
+        span = max(result.ended_at - result.started_at, 1e-9)
+        cpu["load generator"] = 100 * result.cpu_seconds / span
         window = (result.started_at * 1000, result.ended_at * 1000)
         in_step = [r for r in receipts if window[0] <= r["committed_at"] <= window[1]]
         drain = ctx.task(f"draining {rate:g}/s", result.booked)
@@ -288,6 +292,7 @@ async def sustained_rate(ctx: Context) -> Outcome:
                 },
                 "sustained": kept and trend.flat and p99 is not None and p99 < SUSTAINED_P99_GOAL,
                 "load_errors": result.errors,
+                "cpu_percent": cpu,
             }
         )
     await client.close()
@@ -299,6 +304,7 @@ async def sustained_rate(ctx: Context) -> Outcome:
             f"{s['received']}/{s['booked']}",
             ms(s["hops"][TOTAL[0]]["p50"]),
             ms(s["hops"][TOTAL[0]]["p99"]),
+            ms(s["hops"]["commit→captured"]["p50"]),
             ms(s["hops"]["captured→derived"]["p50"]),
             f"{s['lag']['max']} ({s['lag']['slope_records_per_s']:+.0f}/s)",
             "yes" if s["lag"]["flat"] else "NO",
@@ -326,13 +332,15 @@ async def sustained_rate(ctx: Context) -> Outcome:
                     "received",
                     "p50 ms",
                     "p99 ms",
+                    "capture p50 ms",
                     "derive p50 ms",
                     "lag max (trend)",
                     "lag flat",
                     "sustained",
                 ],
                 rows,
-            )
+            ),
+            _cpu_table(steps),
         ],
         notes=notes,
         rate_points=[
@@ -340,6 +348,24 @@ async def sustained_rate(ctx: Context) -> Outcome:
             for s in steps
             if s["hops"][TOTAL[0]]["p99"] is not None
         ],
+    )
+
+
+def _cpu_table(steps: list[dict[str, Any]]) -> Table:
+    """Who spends the two cores at each step: the first to saturate is the first to fall behind."""
+    names = list(dict.fromkeys(name for step in steps for name in step["cpu_percent"]))
+    rows = [
+        [
+            f"{step['rate']:g}",
+            *(f"{step['cpu_percent'].get(n, 0):.0f}" for n in names),
+            f"{sum(step['cpu_percent'].values()):.0f}",
+        ]
+        for step in steps
+    ]
+    return Table(
+        "CPU per component at each step (% of one core; the machine has 200%)",
+        ["rate/s", *names, "total"],
+        rows,
     )
 
 
