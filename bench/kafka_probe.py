@@ -90,12 +90,23 @@ def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result()
-    for future in admin.delete_consumer_groups(groups, request_timeout=TIMEOUT).values():
-        try:
-            future.result()
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
-                raise
+    # A member that did not leave cleanly holds its group until its session times out.
+    deadline = time.monotonic() + 60
+    pending = list(groups)
+    while pending:
+        futures = admin.delete_consumer_groups(pending, request_timeout=TIMEOUT)
+        pending = []
+        for group, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as error:
+                code = error.args[0].code()
+                if code == KafkaError.NON_EMPTY_GROUP and time.monotonic() < deadline:
+                    pending.append(group)
+                elif code != KafkaError.GROUP_ID_NOT_FOUND:
+                    raise
+        if pending:
+            time.sleep(2)
     return names
 
 

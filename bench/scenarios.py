@@ -14,12 +14,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psutil
 from rich.progress import Progress, TaskID
 
 from bench import footprint as fp
@@ -822,6 +824,16 @@ async def derivation(ctx: Context) -> Outcome:
             "-",
         ],
     ]
+    per_event = replay["cpu_us_per_event"]
+    notes = [
+        "replay CPU: "
+        + (
+            f"{per_event:.0f} µs of the worker's CPU per event ({replay['cpu_seconds']:.1f} s "
+            f"for {replay['events']} events, {CDC_RECORDS_PER_CHANGE} CDC records each)"
+            if per_event
+            else "not measured (the worker's CPU was not sampled around the replay)"
+        ),
+    ]
     return Outcome(
         scenario="derivation",
         title="Derivation by one Faust worker",
@@ -847,6 +859,7 @@ async def derivation(ctx: Context) -> Outcome:
             )
         ],
         notes=[
+            *notes,
             "burst: changes booked as fast as the load generator can, derived by the live "
             "worker; "
             + (
@@ -917,6 +930,8 @@ async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
         log_path = os.path.join(state, "worker.log")
         with open(log_path, "wb") as log:
             worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        cpu = CpuSampler(worker.pid)
+        cpu.start()
         try:
             topic = f"{namespace}.balance-changed"
             await asyncio.to_thread(wait_for_topic, bootstrap, topic, 120)
@@ -936,6 +951,7 @@ async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
                     tail = log.read()[-2000:]
                 raise RuntimeError(f"the scratch Faust worker exited early:\n{tail}")
         finally:
+            cpu.stop()
             worker.terminate()
             try:
                 worker.wait(30)
@@ -946,12 +962,49 @@ async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
                 bootstrap, namespace, [f"{namespace}-soi", f"{namespace}-derivation"]
             )
     ctx.done(task)
+    derived_at = [e["derived_at"] for e in events]
+    seconds = cpu.between(min(derived_at) / 1000, max(derived_at) / 1000) if events else None
     return {
         "namespace": namespace,
         "events": len(events),
-        "derive_rate": _rate([e["derived_at"] for e in events], len(events)),
+        "derive_rate": _rate(derived_at, len(events)),
+        "cpu_seconds": seconds,
+        "cpu_us_per_event": seconds / len(events) * 1e6 if seconds and events else None,
         "scratch_topics_deleted": deleted,
     }
+
+
+class CpuSampler:
+    """The CPU seconds a process has used, sampled five times a second on a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._samples: list[tuple[float, float]] = []  # (epoch seconds, CPU seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-cpu", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                times = self._process.cpu_times()
+            except psutil.NoSuchProcess:
+                return
+            self._samples.append((time.time(), times.user + times.system))
+
+    def between(self, start: float, end: float) -> float | None:
+        """CPU seconds used from the last sample before `start` to the first after `end`."""
+        before = [cpu for at, cpu in self._samples if at <= start]
+        after = [cpu for at, cpu in self._samples if at >= end]
+        if not before or not after:
+            return None
+        return after[0] - before[-1]
 
 
 SCENARIOS: dict[str, Callable[[Context], Any]] = {

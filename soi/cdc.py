@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 
 class ContractViolation(ValueError):
@@ -51,8 +52,8 @@ def parse_envelope(raw: bytes | None) -> Change | None:
     if raw is None:
         return None
     try:
-        envelope = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        envelope = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
         raise ContractViolation(f"value is not JSON: {error}") from None
     if not isinstance(envelope, dict):
         raise ContractViolation("value is not a JSON object")

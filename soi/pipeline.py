@@ -271,10 +271,15 @@ class Pipeline:
     def _warn_about_retention(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Records deleted by retention before they were derived are lost to the bank's topics:
         said when the partition is taken, with the command that finds the accounts."""
-        for tp in consumer.committed(partitions, timeout=30):
+        try:
+            committed = consumer.committed(partitions, timeout=30)
+            low_watermarks = [consumer.get_watermark_offsets(tp, timeout=30)[0] for tp in committed]
+        except KafkaException as error:
+            log.warning("could not compare committed offsets with retention: %s", error)
+            return
+        for tp, low in zip(committed, low_watermarks, strict=True):
             if tp.error is not None or tp.offset < 0:
                 continue
-            low, _high = consumer.get_watermark_offsets(tp, timeout=30)
             if tp.offset < low:
                 self.progress.skipped_offsets += low - tp.offset
                 log.error(

@@ -8,11 +8,11 @@ holds exactly the memory that matches the committed offsets: no replay, no secon
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable
 
+import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from soi.accounts import AccountMemory
@@ -22,12 +22,34 @@ log = logging.getLogger(__name__)
 LOAD_TIMEOUT_SECONDS = 60.0
 
 
+# A topic just created, or a partition whose leader is moving, answers these for a moment.
+_TRANSIENT = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=10)
+        except KafkaException as error:
+            if error.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
+                raise
+            log.info("%s[%d] not readable yet: %s", partition.topic, partition.partition, error)
+            time.sleep(0.5)
+
+
 def encode(memory: AccountMemory) -> bytes:
-    return json.dumps(memory.to_json(), separators=(",", ":")).encode()
+    return orjson.dumps(memory.to_json())
 
 
 def decode(raw: bytes) -> AccountMemory:
-    return AccountMemory.from_json(json.loads(raw))
+    return AccountMemory.from_json(orjson.loads(raw))
 
 
 class StateTopic:
@@ -55,9 +77,7 @@ class StateTopic:
             pending = set()
             assignment = []
             for partition in wanted:
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, partition), timeout=LOAD_TIMEOUT_SECONDS
-                )
+                low, high = _watermarks(consumer, TopicPartition(self.topic, partition))
                 if high > low:
                     pending.add(partition)
                     assignment.append(TopicPartition(self.topic, partition, OFFSET_BEGINNING))
