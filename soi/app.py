@@ -15,6 +15,7 @@ import os
 import threading
 
 import faust
+from faust.app.base import BootStrategy
 from mode import Service
 
 from events import topics
@@ -26,7 +27,7 @@ from soi.config import (
     STATE_TOPIC,
     TOPICS,
     kafka_client,
-    transactional_id,
+    worker_instance,
 )
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import ensure_topics
@@ -38,7 +39,19 @@ log = logging.getLogger(__name__)
 # the batch it failed on, never committed, is derived again by the next run.
 EXIT_ON_BUG = 70
 
-app = faust.App(
+
+class DerivationBoot(BootStrategy):
+    """The derivation brings its own Kafka clients: Faust starts no consumer or producer of its
+    own, so a restarted worker waits for no group of Faust's before it is up."""
+
+    enable_kafka = False
+
+
+class WorkerApp(faust.App):
+    BootStrategy = DerivationBoot
+
+
+app = WorkerApp(
     APP_ID,
     broker=f"kafka://{KAFKA_BOOTSTRAP}",
     store="memory://",
@@ -60,7 +73,7 @@ class Derivation(Service):
             client=kafka_client(),
             input_topic=topics.CDC_MONEY,
             group=DERIVATION_GROUP,
-            transactional_id=transactional_id(app.conf.web_port),
+            instance=worker_instance(app.conf.web_port),
             state_topic=STATE_TOPIC,
             topics=topic_roles(*TOPICS.names()),
         )

@@ -23,8 +23,9 @@ def kafka_client() -> dict[str, object]:
     return {"bootstrap.servers": KAFKA_BOOTSTRAP}
 
 
-def transactional_id(web_port: int) -> str:
-    """Stable across restarts of one worker, so a restart aborts what the killed run left open,
-    and distinct between workers (two sharing one would fence each other)."""
+def worker_instance(web_port: int) -> str:
+    """Stable across restarts of one worker, so a restart aborts what the killed run left open
+    and takes back the worker's partitions; distinct between workers (two sharing one would fence
+    each other)."""
     instance = env("BANK_SOI_INSTANCE", f"{socket.gethostname()}-{web_port}")
     return f"{DERIVATION_GROUP}-{instance}"

@@ -44,7 +44,9 @@ class PipelineConfig:
     client: dict[str, object]  # bootstrap servers and security settings
     input_topic: str
     group: str
-    transactional_id: str
+    # One per worker, stable across its restarts: the transactional id's fencing and the group's
+    # static membership both rest on it.
+    instance: str
     state_topic: str
     # role -> topic name
     topics: dict[str, str]
@@ -93,7 +95,10 @@ class Pipeline:
             {
                 **config.client,
                 "group.id": config.group,
-                "client.id": config.transactional_id,
+                "client.id": config.instance,
+                # Static membership: a worker restarted after a kill takes its partitions back at
+                # once instead of waiting for its old session to time out and a rebalance.
+                "group.instance.id": config.instance,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
@@ -105,7 +110,7 @@ class Pipeline:
         self._producer = Producer(
             {
                 **config.client,
-                "transactional.id": config.transactional_id,
+                "transactional.id": config.instance,
                 "transaction.timeout.ms": config.transaction_timeout_ms,
                 # Java's partitioner: keys land where every other Kafka client puts them.
                 "partitioner": "murmur2_random",

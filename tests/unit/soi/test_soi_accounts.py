@@ -1,11 +1,11 @@
 import json
 
 import pytest
-from soi_envelopes import account, envelope, fixture, ledger_entry
 
 from soi.accounts import AccountMemory, on_account_change, on_ledger_entry
 from soi.alerts import Thresholds
 from soi.cdc import ContractViolation, SourcePosition, parse_envelope
+from tests.support.cdc_envelopes import account, envelope, fixture, ledger_entry
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from soi.derivation import (
     InputRecord,
     derive_batch,
 )
-from tests.unit.soi.soi_envelopes import account, envelope, ledger_entry
+from tests.support.cdc_envelopes import account, envelope, ledger_entry
 
 pytestmark = pytest.mark.unit
 

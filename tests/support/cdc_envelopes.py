@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cdc"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cdc"
 
 
 def account(balance: int, **overrides: Any) -> dict[str, Any]:
