@@ -295,12 +295,15 @@ class AccountAdmin(admin.ModelAdmin):
         changed = []
         for account in queryset.order_by("id"):
             try:
-                updated = change(account.pk)
+                # The history entry commits with the change or not at all.
+                with transaction.atomic():
+                    updated = change(account.pk)
+                    if updated.status != account.status:
+                        self.log_change(request, updated, done)
             except BankError as error:
                 self.message_user(request, error.message, messages.ERROR)
                 continue
             if updated.status != account.status:
-                self.log_change(request, updated, done)
                 changed.append(str(updated))
         if changed:
             self.message_user(request, f"{done}: {', '.join(changed)}.")

@@ -1,0 +1,112 @@
+"""One brute-force policy for every sign-in, the admin's login form and the API's token
+endpoints alike: django-axes' lockout per username, with each attempt counted atomically before
+the password is checked, and the published local-only passwords refused outside local
+development.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from sor.bank.models import SignInBudget
+from stack.settings import LOCAL_ONLY_DEFAULTS
+
+log = logging.getLogger(__name__)
+
+# The passwords published in the repository for local development: never good enough elsewhere.
+LOCAL_ONLY_PASSWORDS = frozenset(
+    LOCAL_ONLY_DEFAULTS[name] for name in ("DJANGO_SUPERUSER_PASSWORD", "BANK_DEMO_PASSWORD")
+)
+
+
+def _budget_key(username: str) -> str:
+    return username.strip().lower()[:150]
+
+
+def reserve_attempt(username: str) -> bool:
+    """Counts one sign-in attempt for the username; False when it is over the limit. The window
+    starts again with every attempt, so a guesser who keeps trying stays locked out."""
+    now = timezone.now()
+    window = timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
+    with transaction.atomic():
+        budget, created = SignInBudget.objects.select_for_update().get_or_create(
+            username=_budget_key(username), defaults={"attempts": 1, "window_ends": now + window}
+        )
+        if not created:
+            budget.attempts = 1 if budget.window_ends <= now else budget.attempts + 1
+            budget.window_ends = now + window
+            budget.save(update_fields=["attempts", "window_ends"])
+    return budget.attempts <= settings.SIGN_IN_FAILURE_LIMIT
+
+
+def forget_attempts(username: str) -> None:
+    """A right password: the username's count starts from zero."""
+    SignInBudget.objects.filter(username=_budget_key(username)).delete()
+
+
+def is_paused(request: HttpRequest) -> bool:
+    """Whether this request's sign-in was refused by the lockout rather than a wrong password."""
+    return bool(getattr(request, "axes_locked_out", False))
+
+
+class BankSignInHandler(AxesDatabaseHandler):
+    """Axes' database handler, with the attempt reserved before the password is checked."""
+
+    def is_allowed(self, request: HttpRequest, credentials: dict | None = None) -> bool:
+        allowed = super().is_allowed(request, credentials)
+        username = get_client_username(request, credentials)
+        if allowed and username and not reserve_attempt(username):
+            allowed = False
+        if not allowed:
+            # The admin's login page (AxesMiddleware) and the API both read this flag.
+            request.axes_locked_out = True
+        return allowed
+
+    def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+        super().user_logged_in(sender, request, user, **kwargs)
+        forget_attempts(user.get_username())
+
+
+class SignInLockoutBackend(AxesStandaloneBackend):
+    """Axes' lockout check, first in AUTHENTICATION_BACKENDS. A password checked without a web
+    request (a management command on the server) is nobody guessing over the network."""
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
+
+
+class LocalOnlyPasswordBackend:
+    """Outside local development, refuses the passwords the repository publishes for it."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if settings.BANK_ENV != "local" and password in LOCAL_ONLY_PASSWORDS:
+            log.warning(
+                "Refused a sign-in for %r with a published local-only password (BANK_ENV=%s); "
+                "give the user a real password",
+                username,
+                settings.BANK_ENV,
+            )
+            raise PermissionDenied("local-only password outside local development")
+        return None
+
+    def get_user(self, user_id: int) -> None:
+        return None
