@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sor.bank.sign_in_guard.AdminSignInRateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sor.security_headers.ContentSecurityPolicyMiddleware",
@@ -155,7 +156,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "sor.bank.api.errors.handle_api_exception",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sor.bank.api.schema.BankAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"sign_in": env("BANK_SIGN_IN_RATE", "30/min")},
 }
 
@@ -191,6 +192,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "sor.bank.client_address.client_address"
 AXES_VERBOSE = False
+# Axes would also lock out an address after the limit; one office behind one address would then
+# lock itself out. Addresses get a rate instead (BANK_SIGN_IN_RATE, API and admin alike).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Proxies whose X-Forwarded-For is believed (addresses or networks, comma separated).
 BANK_TRUSTED_PROXIES = env("BANK_TRUSTED_PROXIES", "")

@@ -7,6 +7,7 @@ development.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from axes.helpers import get_client_username
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from sor.bank.models import SignInBudget
@@ -56,8 +58,9 @@ def forget_attempts(username: str) -> None:
 
 
 def is_paused(request: HttpRequest) -> bool:
-    """Whether this request's sign-in was refused by the lockout rather than a wrong password."""
-    return bool(getattr(request, "axes_locked_out", False))
+    """Whether this request's sign-in was refused by the lockout before its password was
+    checked (a wrong password that reaches the limit is answered as a wrong password)."""
+    return bool(getattr(request, "bank_sign_in_refused", False))
 
 
 class BankSignInHandler(AxesDatabaseHandler):
@@ -69,8 +72,8 @@ class BankSignInHandler(AxesDatabaseHandler):
         if allowed and username and not reserve_attempt(username):
             allowed = False
         if not allowed:
-            # The admin's login page (AxesMiddleware) and the API both read this flag.
-            request.axes_locked_out = True
+            # AxesMiddleware then answers the admin's login form with the lockout page.
+            request.axes_locked_out = request.bank_sign_in_refused = True
         return allowed
 
     def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
@@ -110,3 +113,30 @@ class LocalOnlyPasswordBackend:
 
     def get_user(self, user_id: int) -> None:
         return None
+
+
+class AdminSignInRateMiddleware:
+    """The API's per-address sign-in throttle (BANK_SIGN_IN_RATE) on the admin's login form too:
+    the lockout counts per username, this counts per address."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.method == "POST" and request.path == reverse("admin:login"):
+            # Imported here: DRF's settings import this module's neighbours at start-up.
+            from rest_framework.request import Request
+
+            from sor.bank.api.sign_in import SignInThrottle
+
+            throttle = SignInThrottle()
+            if not throttle.allow_request(Request(request), None):
+                wait = math.ceil(throttle.wait() or 60)
+                answer = HttpResponse(
+                    f"Too many sign-in attempts from your address; try again in {wait} seconds.",
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                answer["Retry-After"] = str(wait)
+                return answer
+        return self.get_response(request)

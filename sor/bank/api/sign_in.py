@@ -49,12 +49,12 @@ def signed_in_user(request: Request) -> AbstractBaseUser:
         http_request, username=username, password=credentials.validated_data["password"]
     )
     if user is None:
+        # Answered here as the API's JSON error, not by AxesMiddleware's page.
+        http_request.axes_locked_out = False
         if is_paused(http_request):
-            # Answered here as the API's JSON error, not by AxesMiddleware's page.
-            http_request.axes_locked_out = False
             raise Throttled(
                 wait=settings.SIGN_IN_LOCKOUT_SECONDS,
-                detail=f"Too many sign-in attempts for {username!r}; sign-in is paused for it.",
+                detail=f"Too many wrong passwords for {username!r}; sign-in is paused for it.",
             )
         raise WrongCredentials()
     # What a sign-in through the admin's form also does: the lockout forgets earlier attempts.
