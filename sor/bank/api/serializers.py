@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sor.bank.errors import UnknownCurrency
 from sor.bank.models import Account, Customer, LedgerEntry
 from sor.bank.money import CURRENCIES, to_major_units
 
@@ -27,7 +28,12 @@ class MajorUnits(serializers.Field):
 
     def to_representation(self, value: Any) -> str | None:
         minor = getattr(value, self.attribute)
-        return None if minor is None else to_major_units(minor, self.currency_of(value))
+        if minor is None:
+            return None
+        try:
+            return to_major_units(minor, self.currency_of(value))
+        except UnknownCurrency:  # a row written around the bank: `*_minor` still says it
+            return None
 
 
 @extend_schema_field(OpenApiTypes.STR)
