@@ -3,6 +3,7 @@ of range or below the overdraft limit) is answered with a clear error, never a 5
 changed; the admin says what is wrong with it."""
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -117,3 +118,25 @@ def test_a_live_token_sign_in_is_not_disturbed_by_a_broken_account(broken, clerk
         "/api/auth/live-token/", {"username": "clerk", "password": "clerk-test-password"}
     )
     assert answer.status_code == 200
+
+
+def test_check_ledger_names_a_balance_off_its_ledger_and_entries_of_a_missing_account(
+    open_account, capsys
+):
+    account = open_account(balance=1_000)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE account SET balance = 1234 WHERE id = %s", [account.pk])
+        cursor.execute("SET SESSION foreign_key_checks = 0")
+        try:
+            cursor.execute(
+                "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, reason, "
+                "created_by_username, created_at) "
+                "VALUES (987654, 100, 100, 'deposit', 'x', '', UTC_TIMESTAMP(6))"
+            )
+        finally:
+            cursor.execute("SET SESSION foreign_key_checks = 1")
+    with pytest.raises(CommandError, match="1 of 1 accounts do not match their ledger; 1 missing"):
+        call_command("check_ledger")
+    err = capsys.readouterr().err
+    assert f"{account.iban}: balance 12.34 EUR, but its 1 ledger entries add up to 10.00" in err
+    assert "1 ledger entries belong to account id 987654, which does not exist" in err
