@@ -165,7 +165,8 @@ class SignInBudget(models.Model):
     parallel cannot all pass a check that reads the count before any of them wrote it.
     """
 
-    username = models.CharField(max_length=150, unique=True)
+    # The key itself: one unique index, so concurrent upserts of one row cannot deadlock.
+    username = models.CharField(max_length=150, primary_key=True)
     attempts = models.PositiveIntegerField(default=0)
     window_ends = models.DateTimeField()
 

@@ -16,7 +16,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,9 @@ from sor.bank.models import SignInBudget
 from stack.settings import LOCAL_ONLY_DEFAULTS
 
 log = logging.getLogger(__name__)
+
+_DEADLOCK = 1213  # MariaDB's ER_LOCK_DEADLOCK
+_DEADLOCK_RETRIES = 3
 
 # The passwords published in the repository for local development: never good enough elsewhere.
 LOCAL_ONLY_PASSWORDS = frozenset(
@@ -38,18 +41,23 @@ def _budget_key(username: str) -> str:
 
 def reserve_attempt(username: str) -> bool:
     """Counts one sign-in attempt for the username; False when it is over the limit. The window
-    starts again with every attempt, so a guesser who keeps trying stays locked out."""
+    starts again with every attempt, so a guesser who keeps trying stays locked out.
+
+    One upsert, then a read of the row it locked: parallel attempts queue on that row lock, so
+    each sees the count its own attempt made."""
     now = timezone.now()
-    window = timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
-    with transaction.atomic():
-        budget, created = SignInBudget.objects.select_for_update().get_or_create(
-            username=_budget_key(username), defaults={"attempts": 1, "window_ends": now + window}
+    window_ends = now + timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
+    table = SignInBudget._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (username, attempts, window_ends) VALUES (%s, 1, %s) "
+            "ON DUPLICATE KEY UPDATE attempts = IF(window_ends <= %s, 1, attempts + 1), "
+            "window_ends = VALUES(window_ends)",
+            [_budget_key(username), window_ends, now],
         )
-        if not created:
-            budget.attempts = 1 if budget.window_ends <= now else budget.attempts + 1
-            budget.window_ends = now + window
-            budget.save(update_fields=["attempts", "window_ends"])
-    return budget.attempts <= settings.SIGN_IN_FAILURE_LIMIT
+        cursor.execute(f"SELECT attempts FROM {table} WHERE username = %s", [_budget_key(username)])
+        (attempts,) = cursor.fetchone()
+    return attempts <= settings.SIGN_IN_FAILURE_LIMIT
 
 
 def forget_attempts(username: str) -> None:
@@ -75,6 +83,36 @@ class BankSignInHandler(AxesDatabaseHandler):
             # AxesMiddleware then answers the admin's login form with the lockout page.
             request.axes_locked_out = request.bank_sign_in_refused = True
         return allowed
+
+    def reset_attempts(
+        self,
+        *,
+        ip_address: str | None = None,
+        username: str | None = None,
+        ip_or_username: bool = False,
+    ) -> int:
+        """``manage.py axes_reset_username NAME`` (or ``axes_reset``) lifts our count too."""
+        count = super().reset_attempts(
+            ip_address=ip_address, username=username, ip_or_username=ip_or_username
+        )
+        if username:
+            forget_attempts(username)
+        elif not ip_address:
+            SignInBudget.objects.all().delete()
+        return count
+
+    def user_login_failed(
+        self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
+        # Axes creates the failure row with get_or_create under a row lock; the first failures
+        # of one username in parallel can deadlock there. The loser is rolled back: try again.
+        for attempt in range(_DEADLOCK_RETRIES):
+            try:
+                return super().user_login_failed(sender, credentials, request, **kwargs)
+            except OperationalError as error:
+                if error.args[0] != _DEADLOCK or attempt == _DEADLOCK_RETRIES - 1:
+                    raise
+        return None
 
     def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
         super().user_logged_in(sender, request, user, **kwargs)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -158,3 +159,12 @@ def test_published_local_only_passwords_are_refused_outside_local(db, settings, 
 
     settings.BANK_ENV = "local"
     assert _api_sign_in("old-clerk", published).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_administrator_lifts_a_lockout_with_axes_reset_username(staff, settings, fast_rate):
+    for _ in range(settings.SIGN_IN_FAILURE_LIMIT):
+        _api_sign_in("teller", "wrong-guess")
+    assert _api_sign_in("teller", PASSWORD).status_code == 429
+    call_command("axes_reset_username", "teller")
+    assert _api_sign_in("teller", PASSWORD).status_code == 200
