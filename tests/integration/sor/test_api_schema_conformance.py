@@ -47,6 +47,7 @@ def clerk_token(in_test_transaction) -> str:
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
+    database=None,
 )
 def test_every_answer_is_documented_and_none_is_a_server_error(case, clerk_token):
     case.call_and_validate(headers={"Authorization": f"Token {clerk_token}"}, checks=CHECKS)
