@@ -13,6 +13,7 @@ import MySQLdb
 
 from ops.config import DatabaseAddress
 from ops.errors import NotFound, OpsError, Unreachable
+from sor.bank.ledger_check import LEDGER_TOTALS_SQL, ORPHAN_ENTRIES_SQL, LedgerTotals
 
 _CANNOT_CONNECT = {2002, 2003, 2005, 2006, 2013}
 _ACCESS_DENIED = {1044, 1045, 1698}
@@ -112,6 +113,14 @@ class Database:
             (account_id, limit),
         )
         return [LedgerRow(*row[:-1], created_at=epoch_ms(row[-1])) for row in reversed(rows)]
+
+    def ledger_totals(self) -> list[LedgerTotals]:
+        """Every account's balance beside the sum of its ledger (what `check_ledger` reads)."""
+        return [LedgerTotals.from_row(row) for row in self._rows(LEDGER_TOTALS_SQL)]
+
+    def orphan_entries(self) -> list[tuple[int, int]]:
+        """(account id, entries) for ledger entries whose account does not exist."""
+        return [(int(account), int(count)) for account, count in self._rows(ORPHAN_ENTRIES_SQL)]
 
     def gtid_position(self) -> str:
         """Where the binlog is now, as MariaDB GTIDs (domain-server-sequence, comma separated)."""

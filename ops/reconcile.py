@@ -16,6 +16,9 @@ side trails the database by the pipeline's delay, so a mismatch is looked at aga
 reads of both, until it clears or `settle` seconds have passed; only what persists is reported.
 IBANs that the topics know but the database does not are reported when bank.balances still
 holds a state for them; events of an IBAN whose state was deleted (a tombstone) are history.
+
+Inside the database, each balance must equal the sum of its ledger entries, and every entry
+must have its account: the same check as `manage.py check_ledger` (``sor.bank.ledger_check``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from events import topics
 from ops.database import AccountRow, Database
 from ops.kafka import Kafka, Position
 from ops.records import AVRO, TOMBSTONE, Record, from_message
+from sor.bank.ledger_check import LedgerTotals, orphan_problem
 
 ABSENT = object()  # an IBAN never seen in the balances topic (a tombstone is None)
 
@@ -124,8 +128,26 @@ class Reconciliation:
             mismatches = self._compare(fresh, suspects)
         self.report.accounts = len(accounts)
         self.report.with_events = sum(1 for iban in accounts if self._events.get(iban))
-        self.report.mismatches = mismatches
+        self.report.mismatches = self._with_ledger_breaks(mismatches)
         return self.report
+
+    def _with_ledger_breaks(self, mismatches: list[Mismatch]) -> list[Mismatch]:
+        """Adds the accounts whose balance is not what their ledger says, and ledger entries
+        of accounts that do not exist."""
+        by_iban = {m.iban: m for m in mismatches}
+        for totals in self.database.ledger_totals():
+            if totals.matches:
+                continue
+            if totals.iban in by_iban:
+                by_iban[totals.iban].problems.append(totals.problem())
+            else:
+                by_iban[totals.iban] = ledger_mismatch(totals, self._states.get(totals.iban))
+        for account_id, count in self.database.orphan_entries():
+            key = f"account id {account_id}"
+            by_iban[key] = Mismatch(
+                key, account_id, None, None, None, [orphan_problem(account_id, count)]
+            )
+        return list(by_iban.values())
 
     def _known_ibans(self, accounts: dict[str, AccountRow]) -> list[str]:
         alive_in_topic = [iban for iban, state in self._states.items() if state is not None]
@@ -174,6 +196,18 @@ class Reconciliation:
             if mismatch is not None:
                 found.append(mismatch)
         return found
+
+
+def ledger_mismatch(totals: LedgerTotals, state: Any) -> Mismatch:
+    """An account whose balance differs from its ledger, topics otherwise in agreement."""
+    return Mismatch(
+        iban=totals.iban,
+        account_id=totals.account_id,
+        database=totals.balance,
+        balances_topic=state["balance"] if isinstance(state, dict) else None,
+        events=None,
+        problems=[totals.problem()],
+    )
 
 
 def check_account(

@@ -5,9 +5,14 @@ Variable names and LOCAL-ONLY defaults live in ``stack.settings`` so every proce
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
-from stack.settings import env, env_int, settings
+from django.core.exceptions import ImproperlyConfigured
+
+from sor.bank.client_address import parse_networks
+from stack.settings import LOCAL_ONLY_DEFAULTS, env, env_int, settings
 
 BASE_DIR = Path(__file__).resolve().parent
 STACK = settings()
@@ -17,8 +22,21 @@ def _csv(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def _flag(name: str, default: bool) -> bool:
+    return env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
+
+
+# `local` is a developer's machine; anything else is a deployment, held to deployment rules.
+BANK_ENV = os.environ.get("BANK_ENV", "local")
+LOCAL = BANK_ENV == "local"
+
 SECRET_KEY = env("DJANGO_SECRET_KEY")
-DEBUG = env("DJANGO_DEBUG", "false").lower() in {"1", "true", "yes", "on"}
+if not LOCAL and LOCAL_ONLY_DEFAULTS["DJANGO_SECRET_KEY"] == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the local-only key published in the repository; with "
+        f"BANK_ENV={BANK_ENV!r} set a secret of your own (50+ random characters)"
+    )
+DEBUG = _flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
@@ -33,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "sor.bank.apps.BankConfig",
 ]
 
@@ -44,8 +63,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sor.bank.sign_in_guard.AdminSignInRateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sor.security_headers.ContentSecurityPolicyMiddleware",
+    # Last: turns a locked-out sign-in on the admin's login form into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sor.urls"
@@ -96,6 +119,13 @@ CACHES = {
     }
 }
 
+# Every sign-in passes the lockout first, then the local-only password check, then the database.
+AUTHENTICATION_BACKENDS = [
+    "sor.bank.sign_in_guard.SignInLockoutBackend",
+    "sor.bank.sign_in_guard.LocalOnlyPasswordBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -122,11 +152,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["sor.bank.api.permissions.ClerkPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "sor.bank.api.errors.handle_api_exception",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sor.bank.api.schema.BankAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"sign_in": env("BANK_SIGN_IN_RATE", "30/min")},
 }
 
@@ -151,9 +181,48 @@ LIVE_TOKEN_PRIVATE_KEY_PEM = env("BANK_LIVE_TOKEN_PRIVATE_KEY", "")
 LIVE_TOKEN_KEY_FILE = STACK.path("keys", "live-token-ed25519.pem")
 LIVE_TOKEN_TTL_SECONDS = env_int("BANK_LIVE_TOKEN_TTL_SECONDS", 900)
 
-# After this many wrong passwords for one username, sign-ins for it wait out the lockout.
+# After this many wrong passwords for one username, sign-ins for it wait out the lockout; the
+# admin's login form and the API's token endpoints share the count (sor.bank.sign_in_guard).
 SIGN_IN_FAILURE_LIMIT = env_int("BANK_SIGN_IN_FAILURE_LIMIT", 5)
 SIGN_IN_LOCKOUT_SECONDS = env_int("BANK_SIGN_IN_LOCKOUT_SECONDS", 900)
+AXES_HANDLER = "sor.bank.sign_in_guard.BankSignInHandler"
+AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=SIGN_IN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "sor.bank.client_address.client_address"
+AXES_VERBOSE = False
+# Axes would also lock out an address after the limit; one office behind one address would then
+# lock itself out. Addresses get a rate instead (BANK_SIGN_IN_RATE, API and admin alike).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma separated).
+BANK_TRUSTED_PROXIES = env("BANK_TRUSTED_PROXIES", "")
+try:
+    parse_networks(BANK_TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
+
+# Browsers get these on every answer; the API and the admin are never framed by another site.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+# Outside local development the bank is served over HTTPS only. Behind a proxy that ends TLS,
+# BANK_TLS_PROXY_HEADER names the header it sets (e.g. HTTP_X_FORWARDED_PROTO): trusted only
+# when set, and then the proxy must overwrite that header on every request.
+SECURE_SSL_REDIRECT = _flag("BANK_SSL_REDIRECT", not LOCAL)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("BANK_SECURE_COOKIES", not LOCAL)
+SECURE_HSTS_SECONDS = env_int("BANK_HSTS_SECONDS", 0 if LOCAL else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("BANK_HSTS_INCLUDE_SUBDOMAINS", not LOCAL)
+SECURE_HSTS_PRELOAD = _flag("BANK_HSTS_PRELOAD", not LOCAL)
+if proxy_header := env("BANK_TLS_PROXY_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = (proxy_header, "https")
 
 LOGGING = {
     "version": 1,
@@ -161,5 +230,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Axes logs every attempt at INFO; its warnings (failures, lockouts) are what matters.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -26,11 +26,31 @@ from sor.bank.admin_forms import (
     MoneyMovementForm,
     TransferForm,
 )
-from sor.bank.errors import BankError
+from sor.bank.contract import breaches
+from sor.bank.errors import BankError, UnknownCurrency
 from sor.bank.models import Account, Customer, LedgerEntry
 from sor.bank.money import format_money
 
 LEDGER_ROWS_ON_ACCOUNT_PAGE = 50
+
+
+def _money(minor: int, currency: str) -> str:
+    """An amount for the clerk to read; a row written around the bank may name no currency."""
+    try:
+        return format_money(minor, currency)
+    except UnknownCurrency:
+        return f"{minor} minor units of {currency!r}"
+
+
+def _broken_message(account: Account) -> str | None:
+    found = breaches(account)
+    if not found:
+        return None
+    return (
+        f"Account {account.iban} breaks the bank's rules: {'; '.join(found)}. It was written "
+        "outside the bank's own code; it is shown read-only and nothing can be done with it "
+        "until its row is repaired."
+    )
 
 
 @admin.register(Customer)
@@ -83,7 +103,11 @@ class AccountAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: Account | None = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm]:
-        kwargs["form"] = AccountChangeForm if obj else AccountOpenForm
+        if obj is None:
+            kwargs["form"] = AccountOpenForm
+        elif not breaches(obj):
+            kwargs["form"] = AccountChangeForm
+        # A broken row gets the plain form of its read-only page: it cannot be edited.
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
@@ -109,6 +133,19 @@ class AccountAdmin(admin.ModelAdmin):
         # An account with a ledger is never deleted, only closed.
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
+        if obj is not None and breaches(obj):
+            return False  # shown read-only; the bank's rules cannot be applied to it
+        return super().has_change_permission(request, obj)
+
+    def has_view_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
+        if obj is not None and breaches(obj):
+            # Whoever may change accounts may see the broken one (read-only).
+            return super().has_view_permission(request, obj) or super().has_change_permission(
+                request, obj
+            )
+        return super().has_view_permission(request, obj)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
     ) -> tuple[QuerySet[Account], bool]:
@@ -124,16 +161,16 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="Balance", ordering="balance")
     def balance_money(self, account: Account) -> str:
-        return account.balance_display
+        return _money(account.balance, account.currency)
 
     @admin.display(description="Overdraft limit", ordering="overdraft_limit")
     def overdraft_money(self, account: Account) -> str:
-        return format_money(account.overdraft_limit, account.currency)
+        return _money(account.overdraft_limit, account.currency)
 
     @admin.display(description="Low-balance threshold")
     def threshold_money(self, account: Account) -> str:
         threshold = account.low_balance_threshold
-        return "None" if threshold is None else format_money(threshold, account.currency)
+        return "None" if threshold is None else _money(threshold, account.currency)
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -167,6 +204,8 @@ class AccountAdmin(admin.ModelAdmin):
         obj: Account | None = None,
     ) -> HttpResponse:
         if obj is not None:
+            if problem := _broken_message(obj):
+                self.message_user(request, problem, messages.ERROR)
             context["ledger_rows"] = self._ledger_rows(obj)
             context["ledger_size"] = obj.entries.count()
             context["ledger_url"] = (
@@ -181,8 +220,8 @@ class AccountAdmin(admin.ModelAdmin):
             {
                 "created_at": entry.created_at,
                 "kind": entry.get_kind_display(),
-                "amount": format_money(entry.amount, account.currency),
-                "balance_after": format_money(entry.balance_after, account.currency),
+                "amount": _money(entry.amount, account.currency),
+                "balance_after": _money(entry.balance_after, account.currency),
                 "reason": entry.reason,
                 "clerk": entry.created_by_username or "-",
             }
@@ -206,6 +245,8 @@ class AccountAdmin(admin.ModelAdmin):
             )
             return None
         source = accounts[0]
+        if self._refuse_broken(request, accounts):
+            return None
         form = TransferForm(self._posted(request), accounts=accounts)
         if form.is_valid():
             target = form.cleaned_data["to_iban"]
@@ -233,6 +274,8 @@ class AccountAdmin(admin.ModelAdmin):
         title: str,
     ) -> HttpResponse | None:
         accounts = list(queryset.order_by("id"))
+        if self._refuse_broken(request, accounts):
+            return None
         form = MoneyMovementForm(self._posted(request), accounts=accounts)
         if form.is_valid():
             amounts, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
@@ -248,6 +291,13 @@ class AccountAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{title} booked on {booked}.")
                 return None
         return self._money_form_page(request, form, accounts, action, title)
+
+    def _refuse_broken(self, request: HttpRequest, accounts: list[Account]) -> bool:
+        """Says so, and True, when a selected account's row breaks the bank's rules."""
+        problems = [problem for account in accounts if (problem := _broken_message(account))]
+        for problem in problems:
+            self.message_user(request, f"{problem} Nothing was booked.", messages.ERROR)
+        return bool(problems)
 
     @staticmethod
     def _posted(request: HttpRequest) -> Any:
@@ -295,12 +345,15 @@ class AccountAdmin(admin.ModelAdmin):
         changed = []
         for account in queryset.order_by("id"):
             try:
-                updated = change(account.pk)
+                # The history entry commits with the change or not at all.
+                with transaction.atomic():
+                    updated = change(account.pk)
+                    if updated.status != account.status:
+                        self.log_change(request, updated, done)
             except BankError as error:
                 self.message_user(request, error.message, messages.ERROR)
                 continue
             if updated.status != account.status:
-                self.log_change(request, updated, done)
                 changed.append(str(updated))
         if changed:
             self.message_user(request, f"{done}: {', '.join(changed)}.")
@@ -325,11 +378,11 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_money(self, entry: LedgerEntry) -> str:
-        return format_money(entry.amount, entry.account.currency)
+        return _money(entry.amount, entry.account.currency)
 
     @admin.display(description="Balance after")
     def balance_after_money(self, entry: LedgerEntry) -> str:
-        return format_money(entry.balance_after, entry.account.currency)
+        return _money(entry.balance_after, entry.account.currency)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,9 +10,11 @@ from __future__ import annotations
 class BankError(Exception):
     code = "bank_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The input the error is about, when it is about one (the API names it).
+        self.field = field
 
 
 class InvalidAmount(BankError):
@@ -53,6 +55,12 @@ class AccountNotOpen(BankError):
 
 class BalanceNotZero(BankError):
     code = "balance_not_zero"
+
+
+class AccountBroken(BankError):
+    """The account's row breaks the rules the bank keeps (written outside its own code)."""
+
+    code = "account_broken"
 
 
 class StaleVersion(BankError):

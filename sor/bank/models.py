@@ -156,3 +156,19 @@ class IdempotentRequest(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key"),
         )
+
+
+class SignInBudget(models.Model):
+    """Sign-in attempts for one username in its current window.
+
+    An attempt is counted before its password is checked, in one locked row, so guesses sent in
+    parallel cannot all pass a check that reads the count before any of them wrote it.
+    """
+
+    # The key itself: one unique index, so concurrent upserts of one row cannot deadlock.
+    username = models.CharField(max_length=150, primary_key=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()
+
+    class Meta:
+        db_table = "sign_in_budget"

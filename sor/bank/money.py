@@ -32,7 +32,9 @@ MINOR_UNIT_DIGITS: dict[str, int] = {
 }
 CURRENCIES: tuple[str, ...] = tuple(sorted(MINOR_UNIT_DIGITS))
 
-_DECIMAL_TEXT = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?$")
+# ASCII digits only: `\d` would also take fullwidth or Arabic-Indic digits, which int() and
+# Decimal() read happily.
+_DECIMAL_TEXT = re.compile(r"(?P<sign>-?)(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
 # Keeps a typo such as a pasted account number from becoming an amount the database cannot hold.
 _MAX_WHOLE_DIGITS = 15
 
@@ -50,14 +52,15 @@ def parse_amount(text: str | int, currency: str) -> int:
     digits = minor_unit_digits(currency)
     if isinstance(text, bool):
         raise InvalidAmount(f"{text!r} is not an amount; write it like 1234.56")
-    raw = str(text).strip()
+    # Only ASCII spaces around it are forgiven; str.strip() would also drop a no-break space.
+    raw = str(text).strip(" ")
     if not raw:
         raise InvalidAmount("Enter an amount, for example 1234.56")
     if "," in raw:
         raise InvalidAmount(
             f"{raw!r}: use a dot for the decimals and no thousands separators, for example 1234.56"
         )
-    match = _DECIMAL_TEXT.match(raw)
+    match = _DECIMAL_TEXT.fullmatch(raw)
     if not match:
         raise InvalidAmount(f"{raw!r} is not an amount; write it like 1234.56")
     fraction = match["fraction"] or ""

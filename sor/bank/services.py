@@ -15,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from sor.bank import iban
+from sor.bank.contract import MAX_BALANCE, ensure_sound
 from sor.bank.errors import (
     AccountNotFound,
     AccountNotOpen,
@@ -31,8 +32,6 @@ from sor.bank.money import format_money, minor_unit_digits
 
 # The most one movement may be, in minor units (ten million EUR): more is surely a typo.
 MAX_AMOUNT = 1_000_000_000
-# The most a balance may be set to by hand, in minor units.
-MAX_BALANCE = 10**15
 MAX_REASON_LENGTH = 1000
 _IBAN_ATTEMPTS = 5
 
@@ -60,11 +59,13 @@ class Transfer:
 
 
 def lock_account(account_id: int) -> Account:
-    """The account, its row locked until the surrounding transaction ends."""
+    """The account, its row locked until the surrounding transaction ends; a row that breaks
+    the bank's rules is refused (``AccountBroken``) before anything is done with it."""
     try:
-        return Account.objects.select_for_update().get(pk=account_id)
+        account = Account.objects.select_for_update().get(pk=account_id)
     except Account.DoesNotExist:
         raise AccountNotFound(f"There is no account with id {account_id}") from None
+    return ensure_sound(account)
 
 
 def open_account(

@@ -26,6 +26,7 @@ HTTP_STATUS: dict[type[errors.BankError], int] = {
     errors.SameAccount: status.HTTP_400_BAD_REQUEST,
     errors.CurrencyMismatch: status.HTTP_400_BAD_REQUEST,
     errors.AccountNotFound: status.HTTP_404_NOT_FOUND,
+    errors.AccountBroken: status.HTTP_409_CONFLICT,
     errors.InsufficientFunds: status.HTTP_409_CONFLICT,
     errors.AccountNotOpen: status.HTTP_409_CONFLICT,
     errors.BalanceNotZero: status.HTTP_409_CONFLICT,
@@ -61,7 +62,10 @@ class IdempotencyKeyReused(APIException):
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, errors.BankError):
         status_code = HTTP_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST)
-        return Response({"code": exc.code, "message": exc.message}, status=status_code)
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            body["fields"] = {exc.field: [exc.message]}
+        return Response(body, status=status_code)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = NotFound()
     response = exception_handler(exc, context)

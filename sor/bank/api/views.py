@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, status, viewsets
@@ -19,12 +20,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sor.bank import audit, iban, live_tokens, services
+from sor.bank.api import permissions as p
 from sor.bank.api import serializers as s
 from sor.bank.api.errors import PreconditionFailed, VersionRequired
 from sor.bank.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from sor.bank.api.idempotency import Answer, book_once
 from sor.bank.api.sign_in import Credentials, SignInThrottle, signed_in_user
-from sor.bank.errors import AccountNotFound, InvalidIban, StaleVersion
+from sor.bank.contract import ensure_sound
+from sor.bank.errors import AccountNotFound, InvalidAmount, InvalidIban, StaleVersion
 from sor.bank.models import Account, Customer, LedgerEntry
 from sor.bank.money import parse_amount
 
@@ -37,7 +40,8 @@ _IDEMPOTENCY_PARAMETER = OpenApiParameter(
 _IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description='The account\'s ETag, e.g. "7".'
 )
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]+)"?$')
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 def account_by_iban(text: str) -> Account:
@@ -48,7 +52,15 @@ def account_by_iban(text: str) -> Account:
     account = Account.objects.select_related("customer").filter(iban=number).first()
     if account is None:
         raise AccountNotFound(f"No account has the IBAN {text!r}")
-    return account
+    return ensure_sound(account)
+
+
+def _amount(data: dict[str, Any], field: str, currency: str) -> int:
+    """The field's amount in minor units, or an InvalidAmount that names the field."""
+    try:
+        return parse_amount(data[field], currency)
+    except InvalidAmount as error:
+        raise InvalidAmount(f"{field}: {error.message}", field=field) from None
 
 
 def _etag(account: Account) -> dict[str, str]:
@@ -93,6 +105,11 @@ class CustomerViewSet(
     serializer_class = s.CustomerSerializer
     filter_backends = (filters.SearchFilter,)
     search_fields = ("name", "email")
+    required_permissions: ClassVar[dict[str, frozenset[str]]] = {
+        "list": p.VIEW_CUSTOMERS,
+        "retrieve": p.VIEW_CUSTOMERS,
+        "create": p.ADD_CUSTOMERS,
+    }
 
 
 class AccountViewSet(viewsets.GenericViewSet):
@@ -101,12 +118,24 @@ class AccountViewSet(viewsets.GenericViewSet):
     serializer_class = s.AccountSerializer
     lookup_field = "iban"
     lookup_value_regex = "[^/]+"
+    required_permissions: ClassVar[dict[str, frozenset[str]]] = {
+        "list": p.VIEW_ACCOUNTS,
+        "retrieve": p.VIEW_ACCOUNTS,
+        "ledger": p.VIEW_ACCOUNTS,
+        "create": p.ADD_ACCOUNTS,
+        "partial_update": p.CHANGE_ACCOUNTS,
+        "deposit": p.CHANGE_ACCOUNTS,
+        "withdraw": p.CHANGE_ACCOUNTS,
+        "freeze": p.CHANGE_ACCOUNTS,
+        "unfreeze": p.CHANGE_ACCOUNTS,
+        "close": p.CHANGE_ACCOUNTS,
+    }
 
     def get_queryset(self) -> QuerySet[Account]:
         accounts = Account.objects.select_related("customer").order_by("id")
         query = self.request.query_params
         if "customer" in query:
-            if not query["customer"].isdigit():
+            if not _WHOLE_NUMBER.fullmatch(query["customer"]):
                 raise ValidationError({"customer": "Give a customer id, a whole number."})
             accounts = accounts.filter(customer_id=int(query["customer"]))
         for field in ("status", "currency"):
@@ -141,12 +170,12 @@ class AccountViewSet(viewsets.GenericViewSet):
             data["customer"],
             currency,
             terms=services.Terms(
-                overdraft_limit=parse_amount(data["overdraft_limit"], currency),
+                overdraft_limit=_amount(data, "overdraft_limit", currency),
                 low_balance_threshold=None
                 if threshold is None
-                else parse_amount(threshold, currency),
+                else _amount(data, "low_balance_threshold", currency),
             ),
-            opening_balance=parse_amount(data["opening_balance"], currency),
+            opening_balance=_amount(data, "opening_balance", currency),
             by=request.user,
         )
         return Response(
@@ -166,28 +195,32 @@ class AccountViewSet(viewsets.GenericViewSet):
         data = amendment.validated_data
 
         def parsed(field: str, current: int) -> int:
-            return parse_amount(data[field], account.currency) if field in data else current
+            return _amount(data, field, account.currency) if field in data else current
 
         threshold = account.low_balance_threshold
         if "low_balance_threshold" in data:
             raw = data["low_balance_threshold"]
-            threshold = None if raw is None else parse_amount(raw, account.currency)
+            threshold = (
+                None if raw is None else _amount(data, "low_balance_threshold", account.currency)
+            )
         target_balance = parsed("balance", account.balance)
         terms = services.Terms(parsed("overdraft_limit", account.overdraft_limit), threshold)
-        amended = _guarded(
-            request,
-            data.get("version"),
-            lambda version: services.adjust(
-                account.pk,
-                target_balance,
-                reason=data["reason"],
-                by=request.user,
-                expected_version=version,
-                terms=terms,
-            ),
-        )
-        if terms != services.Terms.of(account):
-            audit.record_change(request.user, amended, "Changed the terms through the API")
+        # The audit row commits with the change or not at all.
+        with transaction.atomic():
+            amended = _guarded(
+                request,
+                data.get("version"),
+                lambda version: services.adjust(
+                    account.pk,
+                    target_balance,
+                    reason=data["reason"],
+                    by=request.user,
+                    expected_version=version,
+                    terms=terms,
+                ),
+            )
+            if terms != services.Terms.of(account):
+                audit.record_change(request.user, amended, "Changed the terms through the API")
         return Response(s.AccountSerializer(amended).data, headers=_etag(amended))
 
     @extend_schema(
@@ -245,7 +278,7 @@ class AccountViewSet(viewsets.GenericViewSet):
         account = account_by_iban(iban)
         movement = s.Movement(data=request.data)
         movement.is_valid(raise_exception=True)
-        amount = parse_amount(movement.validated_data["amount"], account.currency)
+        amount = _amount(movement.validated_data, "amount", account.currency)
         reason = movement.validated_data["reason"] or default
 
         def book(key: str | None) -> Answer:
@@ -264,18 +297,22 @@ class AccountViewSet(viewsets.GenericViewSet):
         account = account_by_iban(iban)
         body = s.VersionOnly(data=request.data)
         body.is_valid(raise_exception=True)
-        changed = _guarded(
-            request,
-            body.validated_data.get("version"),
-            lambda version: change(account.pk, expected_version=version),
-        )
-        if changed.status != account.status:
-            audit.record_change(request.user, changed, f"{what} through the API")
+        # The audit row commits with the change or not at all.
+        with transaction.atomic():
+            changed = _guarded(
+                request,
+                body.validated_data.get("version"),
+                lambda version: change(account.pk, expected_version=version),
+            )
+            if changed.status != account.status:
+                audit.record_change(request.user, changed, f"{what} through the API")
         return Response(s.AccountSerializer(changed).data, headers=_etag(changed))
 
 
 class TransferView(APIView):
     """Moves money between two accounts of the same currency."""
+
+    required_permissions: ClassVar[dict[str, frozenset[str]]] = {"post": p.CHANGE_ACCOUNTS}
 
     @extend_schema(
         request=s.TransferOrder,
@@ -288,7 +325,7 @@ class TransferView(APIView):
         data = order.validated_data
         source = account_by_iban(iban.validate(data["from_iban"]))
         target = account_by_iban(iban.validate(data["to_iban"]))
-        amount = parse_amount(data["amount"], source.currency)
+        amount = _amount(data, "amount", source.currency)
         reason = data["reason"] or f"Transfer from {source} to {target}"
 
         def book(key: str | None) -> Answer:
@@ -332,7 +369,8 @@ class LiveTokenView(APIView):
     def post(self, request: Request) -> Response:
         user = signed_in_user(request)
         customer = getattr(user, "customer", None)
-        if customer is None and not user.is_staff:
+        staff = user.is_staff and any(user.has_perm(name) for name in p.VIEW_ACCOUNTS)
+        if customer is None and not staff:
             raise PermissionDenied(f"{user.get_username()!r} has no accounts to watch")
         key = live_tokens.signing_key(
             settings.LIVE_TOKEN_PRIVATE_KEY_PEM, settings.LIVE_TOKEN_KEY_FILE
@@ -341,7 +379,7 @@ class LiveTokenView(APIView):
             key,
             subject=user.get_username(),
             customer_id=customer.pk if customer else None,
-            staff=user.is_staff,
+            staff=staff,
             ttl_seconds=settings.LIVE_TOKEN_TTL_SECONDS,
         )
         return Response(

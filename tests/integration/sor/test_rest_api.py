@@ -183,7 +183,7 @@ def test_a_deposit_is_booked_and_answered_with_entry_and_account(api, open_accou
 
 def test_a_withdrawal_without_a_reason_says_withdrawal(api, open_account):
     account = open_account(balance=1_000)
-    answer = api.post(f"/api/accounts/{account.iban}/withdraw/", {"amount": 5}, format="json")
+    answer = api.post(f"/api/accounts/{account.iban}/withdraw/", {"amount": "5"}, format="json")
     assert answer.status_code == 201
     assert answer.json()["entry"]["reason"] == "Withdrawal"
     assert answer.json()["entry"]["amount_minor"] == -500

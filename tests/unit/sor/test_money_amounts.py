@@ -38,6 +38,11 @@ def test_an_amount_in_major_units_becomes_minor_units(text, currency, minor):
         ("", "EUR", "Enter an amount"),
         ("9" * 30, "EUR", "far too large"),
         (True, "EUR", "is not an amount"),
+        # Only ASCII digits: int() and Decimal() would read these as 5, 12, 5 and 5.
+        ("\uff15", "EUR", "is not an amount"),
+        ("\u0661\u0662", "EUR", "is not an amount"),
+        ("\u00a05", "EUR", "is not an amount"),
+        ("5\n", "EUR", "is not an amount"),
     ],
 )
 def test_a_bad_amount_is_refused_in_plain_words(text, currency, says):

@@ -7,13 +7,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from sor.bank.clerks import CLERK_GROUP, ensure_clerk_group
 from stack.settings import env
 
 
 class Command(BaseCommand):
     help = (
-        "Make sure the clerk (a superuser) exists with DJANGO_SUPERUSER_USERNAME, "
-        "DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL."
+        "Make sure the clerk group holds the clerks' permissions, and the clerk (a superuser, "
+        "in that group) exists with DJANGO_SUPERUSER_USERNAME, DJANGO_SUPERUSER_PASSWORD and "
+        "DJANGO_SUPERUSER_EMAIL."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,5 +31,8 @@ class Command(BaseCommand):
         if created or not user.check_password(password):
             user.set_password(password)
         user.save()
+        user.groups.add(ensure_clerk_group())
         state = "created" if created else "up to date"
-        self.stdout.write(f"Clerk {username!r} {state}; they sign in at /admin/")
+        self.stdout.write(
+            f"Clerk {username!r} {state}, in the {CLERK_GROUP!r} group; they sign in at /admin/"
+        )
