@@ -31,6 +31,7 @@ from soi.config import (
 )
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import ensure_topics
+from soi.upgrade import adopt_legacy_state, legacy_names
 from stack.settings import settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ class Derivation(Service):
 
     async def on_start(self) -> None:
         await asyncio.to_thread(ensure_topics)
+        await asyncio.to_thread(
+            adopt_legacy_state,
+            kafka_client(),
+            topics.CDC_MONEY,
+            DERIVATION_GROUP,
+            STATE_TOPIC,
+            *legacy_names(TOPICS.namespace),
+        )
         config = PipelineConfig(
             client=kafka_client(),
             input_topic=topics.CDC_MONEY,

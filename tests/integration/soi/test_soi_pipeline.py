@@ -9,16 +9,20 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from events.topics import DerivedTopics
 from soi import derivation
+from soi.accounts import AccountMemory
 from soi.alerts import Thresholds
+from soi.cdc import SourcePosition
 from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
+from soi.upgrade import adopt_legacy_state, legacy_names
 from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
@@ -186,3 +190,48 @@ def test_a_bug_stops_the_pipeline_without_committing_its_batch(scratch, monkeypa
     with running(scratch.pipeline) as (pipeline, failures):
         wait_for(lambda: scratch.committed() == 3, failures)
     assert [(e["new_balance"], e["sequence"]) for e in scratch.events()] == [(1000, 1), (1100, 2)]
+
+
+def test_an_upgraded_stack_takes_over_the_faust_table_workers_memory_and_progress(scratch):
+    """The worker of earlier releases derived the first booking (sequence 2, balance 1100) and
+    committed its offsets; the upgraded worker goes on from there instead of deriving again."""
+    bootstrap = scratch.config.kafka_bootstrap
+    legacy_group, changelog = legacy_names(scratch.topics.namespace)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(changelog, TOPIC_PARTITIONS, 1)])[changelog].result()
+    try:
+        scratch.plant([opened(1000), *booking(100, 1000, 200, 1), *booking(-50, 1100, 300, 2)])
+        remembered = AccountMemory(SourcePosition("bank-bin.000002", 201, 0), 2, 1100)
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce(changelog, orjson.dumps(remembered.to_json()), b'"7"', PARTITION)
+        assert producer.flush(10) == 0
+        old = Consumer({"bootstrap.servers": bootstrap, "group.id": legacy_group})
+        old.commit(
+            offsets=[TopicPartition(scratch.pipeline.input_topic, PARTITION, 3)], asynchronous=False
+        )
+        old.close()
+
+        config = scratch.pipeline
+        adopted = adopt_legacy_state(
+            config.client,
+            config.input_topic,
+            config.group,
+            config.state_topic,
+            legacy_group,
+            changelog,
+        )
+        assert adopted
+        with running(config) as (pipeline, failures):
+            wait_for(lambda: pipeline.progress.records == 2, failures)
+        assert [(e["new_balance"], e["sequence"]) for e in scratch.events()] == [(1050, 3)]
+        # Once the derivation has committed, there is nothing to take over any more.
+        assert not adopt_legacy_state(
+            config.client,
+            config.input_topic,
+            config.group,
+            config.state_topic,
+            legacy_group,
+            changelog,
+        )
+    finally:
+        admin.delete_topics([changelog])[changelog].result()
