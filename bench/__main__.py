@@ -67,6 +67,12 @@ def main(
     via: Annotated[
         str, typer.Option(help="book through the 'service' layer, the 'api' or 'sql'")
     ] = "sql",
+    replay_workers: Annotated[
+        int, typer.Option(help="derivation: workers replaying the backlog together")
+    ] = 1,
+    replay_events: Annotated[
+        int | None, typer.Option(help="derivation: events to replay [20,000; 5,000 quick]")
+    ] = None,
     processes: Annotated[int, typer.Option(help="load generator processes")] = 2,
     threads: Annotated[int, typer.Option(help="threads per load generator process")] = 4,
 ) -> None:
@@ -108,6 +114,8 @@ def main(
             step_seconds=step_seconds or (10.0 if quick else 60.0),
             fanout=[int(n) for n in _numbers(fanout or ("1000" if quick else FULL_FANOUT))],
             footprint_rate=rate,
+            replay_workers=replay_workers,
+            replay_events=replay_events,
         )
         overall = progress.add_task("scenarios", total=len(names))
         for name in names:

@@ -80,6 +80,8 @@ class Context:
     step_seconds: float = 60.0
     fanout: list[int] = field(default_factory=list)
     footprint_rate: float | None = None
+    replay_workers: int = 1
+    replay_events: int | None = None
 
     @property
     def ws_url(self) -> str:
@@ -803,7 +805,9 @@ async def footprint(ctx: Context) -> Outcome:
 
 async def derivation(ctx: Context) -> Outcome:
     burst = await _derivation_burst(ctx, 2_000 if ctx.quick else 20_000)
-    replay = await _derivation_replay(ctx, 5_000 if ctx.quick else 20_000)
+    replay = await _derivation_replay(
+        ctx, ctx.replay_events or (5_000 if ctx.quick else 20_000), ctx.replay_workers
+    )
     rows = [
         [
             "burst through the live worker",
@@ -815,7 +819,7 @@ async def derivation(ctx: Context) -> Outcome:
             ms(burst["captured_to_derived"]["p99"]),
         ],
         [
-            "backlog replayed by a fresh worker",
+            f"backlog replayed by {replay['workers']} fresh worker(s)",
             f"{replay['events']}",
             "-",
             "-",
@@ -868,9 +872,10 @@ async def derivation(ctx: Context) -> Outcome:
                 else "it fell behind capture, so its rate is what it derives"
             )
             + f" (catch-up after the last commit: {ms(burst['catch_up_ms'])} ms)",
-            f"replay: a second worker (namespace {replay['namespace']}, own consumer group) "
-            "derives sor.bank.money from its beginning into scratch topics, deleted afterwards: "
-            "the worker's own ceiling, with no booking or capture in front of it "
+            f"replay: {replay['workers']} more worker process(es) in one consumer group of "
+            f"their own (namespace {replay['namespace']}) derive sor.bank.money from its "
+            "beginning into scratch topics, deleted afterwards: the workers' own ceiling, "
+            "with no booking or capture in front of it "
             f"(each event is {CDC_RECORDS_PER_CHANGE} CDC records: a ledger entry, a balance)",
             "captured→derived at light load is in the latency scenario's per-hop table",
         ],
@@ -916,22 +921,18 @@ async def _derivation_burst(ctx: Context, changes: int) -> dict[str, Any]:
     }
 
 
-async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
+async def _derivation_replay(ctx: Context, wanted: int, workers: int) -> dict[str, Any]:
+    """Fresh workers (one group, scratch namespace) derive sor.bank.money from its beginning."""
     bootstrap = ctx.config.kafka_bootstrap
     namespace = f"bench-{secrets.token_hex(4)}"
-    command = [
-        f"--web-port={_free_port()}" if arg.startswith("--web-port=") else arg
-        for arg in processes.soi(ctx.config).command
-    ]
-    task = ctx.task(f"replaying sor.bank.money into {namespace}.*", None)
+    task = ctx.task(f"replaying sor.bank.money into {namespace}.* ({workers} workers)", None)
     with tempfile.TemporaryDirectory(prefix="bench-soi-") as state:
         os.makedirs(os.path.join(state, "data"))  # Faust makes only the last level of its datadir
         env = {**os.environ, "BANK_TOPIC_NAMESPACE": namespace, "BANK_STATE_DIR": state}
-        log_path = os.path.join(state, "worker.log")
-        with open(log_path, "wb") as log:
-            worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        cpu = CpuSampler(worker.pid)
-        cpu.start()
+        started = [_scratch_worker(ctx.config, env, state, n) for n in range(workers)]
+        cpu = [CpuSampler(worker.pid) for worker, _log in started]
+        for sampler in cpu:
+            sampler.start()
         try:
             topic = f"{namespace}.balance-changed"
             await asyncio.to_thread(wait_for_topic, bootstrap, topic, 120)
@@ -944,34 +945,54 @@ async def _derivation_replay(ctx: Context, wanted: int) -> dict[str, Any]:
                 wanted,
                 600,
                 10,
-                lambda: worker.poll() is not None,
+                lambda: any(worker.poll() is not None for worker, _log in started),
             )
-            if worker.poll() is not None:
-                with open(log_path, errors="replace") as log:
-                    tail = log.read()[-2000:]
-                raise RuntimeError(f"the scratch Faust worker exited early:\n{tail}")
+            for worker, log_path in started:
+                if worker.poll() is not None:
+                    with open(log_path, errors="replace") as log:
+                        tail = log.read()[-2000:]
+                    raise RuntimeError(f"a scratch Faust worker exited early:\n{tail}")
         finally:
-            cpu.stop()
-            worker.terminate()
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            for sampler in cpu:
+                sampler.stop()
+            for worker, _log in started:
+                worker.terminate()
+            for worker, _log in started:
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
             deleted = delete_namespace(
                 bootstrap, namespace, [f"{namespace}-soi", f"{namespace}-derivation"]
             )
     ctx.done(task)
     derived_at = [e["derived_at"] for e in events]
-    seconds = cpu.between(min(derived_at) / 1000, max(derived_at) / 1000) if events else None
+    window = (min(derived_at) / 1000, max(derived_at) / 1000) if events else None
+    used = [sampler.between(*window) for sampler in cpu] if window else [None]
+    seconds = None if None in used else sum(used)
     return {
         "namespace": namespace,
+        "workers": workers,
         "events": len(events),
         "derive_rate": _rate(derived_at, len(events)),
         "cpu_seconds": seconds,
         "cpu_us_per_event": seconds / len(events) * 1e6 if seconds and events else None,
         "scratch_topics_deleted": deleted,
     }
+
+
+def _scratch_worker(
+    config: Settings, env: dict[str, str], state: str, n: int
+) -> tuple[subprocess.Popen, str]:
+    command = [
+        f"--web-port={_free_port()}" if arg.startswith("--web-port=") else arg
+        for arg in processes.soi(config).command
+    ]
+    log_path = os.path.join(state, f"worker-{n}.log")
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    return worker, log_path
 
 
 class CpuSampler:
