@@ -54,12 +54,12 @@ async def serve(
             origin,
         )
         metrics.HANDSHAKES.labels("origin_refused").inc()
-        await websocket.close(code=CloseCode.POLICY_VIOLATION)  # before accept: HTTP 403
+        await _deny(websocket, 403, "origin_refused", "this page may not open the live feed")
         return
     address = websocket.client.host if websocket.client else "unknown"
     refused = count.admit(address)
     if refused is not None:
-        await _deny(websocket, refused, peer, count)
+        await _refuse_by_limit(websocket, refused, peer, count)
         return
     signed_in_as: str | None = None
     metrics.UNAUTHENTICATED.set(count.unauthenticated)
@@ -97,8 +97,9 @@ async def serve(
         metrics.UNAUTHENTICATED.set(count.unauthenticated)
 
 
-async def _deny(websocket: WebSocket, limit: str, peer: str, count: ConnectionCount) -> None:
-    """Refuse the handshake with an HTTP answer: the limit is known before the websocket opens."""
+async def _refuse_by_limit(
+    websocket: WebSocket, limit: str, peer: str, count: ConnectionCount
+) -> None:
     metrics.REFUSED_CONNECTIONS.labels(limit).inc()
     limits = count.limits
     message = {
@@ -107,15 +108,28 @@ async def _deny(websocket: WebSocket, limit: str, peer: str, count: ConnectionCo
         "address": f"{limits.per_address} connections are open from this address",
     }[limit]
     _note(logging.WARNING, "refused websocket from %s: %s", peer, message)
-    response = JSONResponse(
-        {"code": f"too_many_connections_{limit}", "message": f"{message}; try again later"},
-        status_code=REFUSAL_STATUS[limit],
-        headers={"Retry-After": "10"},
+    await _deny(
+        websocket,
+        REFUSAL_STATUS[limit],
+        f"too_many_connections_{limit}",
+        f"{message}; try again later",
+        {"Retry-After": "10"},
     )
+
+
+async def _deny(
+    websocket: WebSocket,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Refuse the handshake with an HTTP answer, before the websocket opens."""
+    response = JSONResponse({"code": code, "message": message}, status, headers)
     try:
         await websocket.send_denial_response(response)
-    except RuntimeError:  # a server without the denial extension: a plain 403 says no as well
-        await websocket.close(code=CloseCode.TRY_AGAIN_LATER)
+    except RuntimeError:  # a server without the denial extension: its plain 403 says no as well
+        await websocket.close(code=CloseCode.POLICY_VIOLATION)
 
 
 def _note(level: int, message: str, *args: object) -> None:

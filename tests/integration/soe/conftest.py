@@ -20,7 +20,7 @@ from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
-from soe_live import IDLE_TIMEOUT_SECONDS, Ledger, Minter, free_port
+from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
 from stack.settings import REPO_ROOT, settings
@@ -124,7 +124,7 @@ def minter(signing_key: Ed25519PrivateKey) -> Minter:
 
 
 GATEWAY_ENV = {
-    "BANK_SOE_SEND_QUEUE": "64",
+    "BANK_SOE_SEND_QUEUE": str(SEND_QUEUE_MESSAGES),
     "BANK_SOE_HISTORY_PER_ACCOUNT": "200",
     "BANK_SOE_HEARTBEAT_SECONDS": "2",
     "BANK_SOE_IDLE_TIMEOUT_SECONDS": "60",
