@@ -9,7 +9,7 @@ business, and none of it is copied here.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -139,7 +139,7 @@ class Welcome(_Public):
     customer_id: int | None
     scope: str
     expires_at: int
-    heartbeat_seconds: float
+    heartbeat_seconds: int
     max_message_bytes: int
     max_messages_per_second: int
 
@@ -198,7 +198,3 @@ Outgoing = (
 def fields_of(message_type: type[_Public]) -> set[str]:
     """The field names a client receives in a message of this type (``sent_at`` included)."""
     return set(message_type.model_fields) | {"sent_at"}
-
-
-def as_dict(message: _Public) -> dict[str, Any]:
-    return message.model_dump()

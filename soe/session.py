@@ -224,7 +224,7 @@ class Session:
                 customer_id=principal.customer_id,
                 scope=principal.scope,
                 expires_at=principal.expires_at,
-                heartbeat_seconds=self.config.heartbeat_seconds,
+                heartbeat_seconds=int(self.config.heartbeat_seconds),
                 max_message_bytes=self.config.max_message_bytes,
                 max_messages_per_second=self.config.client_messages_per_second,
             )
