@@ -148,20 +148,3 @@ class AccountBook:
         account.customer_id = customer_id
         if customer_id is not None:
             self._by_customer.setdefault(customer_id, set()).add(account.iban)
-
-
-def snapshot(account: Account, *, history_limit: int, fresh: bool) -> Event:
-    recent = list(account.history)[-history_limit:] if history_limit else []
-    return {
-        "type": "snapshot",
-        "iban": account.iban,
-        "account_id": account.account_id,
-        "customer_id": account.customer_id,
-        "currency": account.currency,
-        "balance": account.balance,
-        "sequence": account.sequence,
-        "status": account.status,
-        "updated_at": account.updated_at,
-        "fresh": fresh,
-        "history": recent,
-    }

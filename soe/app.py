@@ -1,6 +1,7 @@
 """The gateway's wiring: settings, the one feed, the hub, the routes and the dashboard.
 
-Started as ``uvicorn soe.app:app``; the lifespan owns the Kafka feed from start-up to shutdown.
+Started as ``python -m soe`` (see ``soe/__main__.py``: the websocket server's own limits come from
+the same settings); the lifespan owns the Kafka feed from start-up to shutdown.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from soe.config import GatewayConfig, load_config
 from soe.connections import Hub
 from soe.fan_out_log import FanOutLog
 from soe.feed import Feed
+from soe.headers import SecurityHeaders, security_headers
+from soe.limits import ConnectionCount
 from soe.protocol import CloseCode
 
 log = logging.getLogger("soe")
@@ -39,6 +42,7 @@ class Gateway:
     hub: Hub
     feed: Feed
     verifier: TokenVerifier
+    count: ConnectionCount
 
 
 def create_app(config: GatewayConfig | None = None) -> FastAPI:
@@ -57,7 +61,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         except PublicKeyMissing as missing:
             log.warning("%s; every sign-in fails until it is there", missing)
         feed = Feed(config, book, hub)
-        app.state.gateway = Gateway(config, hub, feed, verifier)
+        app.state.gateway = Gateway(config, hub, feed, verifier, ConnectionCount(config.limits))
         feed_task = asyncio.create_task(feed.run(), name="kafka-feed")
         try:
             yield
@@ -111,9 +115,14 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
             hub=gateway.hub,
             verifier=gateway.verifier,
             is_ready=lambda: gateway.feed.ready,
+            count=gateway.count,
         )
 
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+    app.add_middleware(
+        SecurityHeaders,
+        headers=security_headers(config.dashboard_origins, config.sor_public_url),
+    )
     return app
 
 

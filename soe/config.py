@@ -11,6 +11,7 @@ from pathlib import Path
 
 from events.topics import DEFAULT_NAMESPACE, DerivedTopics, derived_topics
 from soe import fan_out_log
+from soe.limits import ConnectionLimits
 from stack.settings import ConfigurationError, env, env_int, settings
 
 
@@ -28,7 +29,13 @@ class GatewayConfig:
     snapshot_history: int
     fan_out_log_size: int
     send_queue_size: int
+    send_queue_bytes: int
     max_message_bytes: int
+    client_messages_per_second: int
+    client_message_burst: int
+    limits: ConnectionLimits
+    compression: bool
+    trusted_proxies: tuple[str, ...]
     heartbeat_seconds: float
     idle_timeout_seconds: float
     auth_timeout_seconds: float
@@ -40,6 +47,22 @@ def _at_least(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigurationError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = env(name, "true" if default else "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigurationError(f"{name}={raw!r} must be true or false")
+    return raw in ("true", "1", "yes")
+
+
+def _connection_limits() -> ConnectionLimits:
+    return ConnectionLimits(
+        total=_at_least("BANK_SOE_MAX_CONNECTIONS", 10_000),
+        per_address=_at_least("BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS", 200),
+        per_principal=_at_least("BANK_SOE_MAX_CONNECTIONS_PER_PRINCIPAL", 10),
+        unauthenticated=_at_least("BANK_SOE_MAX_UNAUTHENTICATED", 500),
+    )
 
 
 def _topics() -> DerivedTopics:
@@ -65,8 +88,20 @@ def load_config() -> GatewayConfig:
         snapshot_history=_at_least("BANK_SOE_SNAPSHOT_HISTORY", 20),
         fan_out_log_size=_at_least("BANK_SOE_FAN_OUT_LOG_SIZE", fan_out_log.DEFAULT_CAPACITY),
         # The feed hands writers the loop every 32 records; a smaller queue would drop fast readers.
-        send_queue_size=_at_least("BANK_SOE_SEND_QUEUE", 256, minimum=64),
+        send_queue_size=_at_least("BANK_SOE_SEND_QUEUE", 1024, minimum=64),
+        # Room for the largest snapshot (20 movements with reasons of up to 1000 characters).
+        send_queue_bytes=_at_least("BANK_SOE_SEND_QUEUE_BYTES", 4 * 2**20, minimum=256 * 2**10),
         max_message_bytes=_at_least("BANK_SOE_MAX_MESSAGE_BYTES", 4096),
+        client_messages_per_second=_at_least("BANK_SOE_CLIENT_MESSAGES_PER_SECOND", 10),
+        # Ten malformed or refused messages close a connection (1008) before the rate does.
+        client_message_burst=_at_least("BANK_SOE_CLIENT_MESSAGE_BURST", 30, minimum=11),
+        limits=_connection_limits(),
+        # Off: permessage-deflate costs memory on every connection and inflates what a client
+        # sends before anything can look at it (see docs/live-feed-protocol.md).
+        compression=_flag("BANK_SOE_WS_COMPRESSION", False),
+        trusted_proxies=tuple(
+            proxy.strip() for proxy in env("BANK_TRUSTED_PROXIES", "").split(",") if proxy.strip()
+        ),
         heartbeat_seconds=heartbeat,
         idle_timeout_seconds=_at_least("BANK_SOE_IDLE_TIMEOUT_SECONDS", 3 * heartbeat),
         auth_timeout_seconds=_at_least("BANK_SOE_AUTH_TIMEOUT_SECONDS", 10),

@@ -1,7 +1,8 @@
 """One websocket's send queue and subscriptions, and the hub that fans events out to them.
 
 Fan-out never waits: it only appends to each watcher's bounded queue, and a client whose queue is
-full is disconnected, so one client that stops reading slows nobody else down.
+full is disconnected, so one client that stops reading slows nobody else down and costs at most
+its queue's bound in memory.
 """
 
 from __future__ import annotations
@@ -9,65 +10,118 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
-from soe import metrics, protocol
-from soe.accounts import Account, AccountBook, Event, StateChange, snapshot
+from soe import metrics
+from soe.accounts import Account, AccountBook, Event, StateChange
 from soe.auth import Principal
 from soe.fan_out_log import FanOutLog
+from soe.limits import LogBudget, held_back_note
+from soe.messages import (
+    AccountRemoved,
+    AccountStatus,
+    Alert,
+    BalanceChanged,
+    Error,
+    Outgoing,
+    Snapshot,
+    Subscribed,
+    SubscribedAccount,
+    SubscribeMode,
+    Unsubscribed,
+)
 from soe.protocol import CloseCode, Subscribe
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 100
+# Shared by every connection: a crowd of clients that stop reading must not flood the log either.
+SLOW_CLIENT_LOG = LogBudget()
+REFUSAL_LOG = LogBudget()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One encoded message; encoded once, however many clients it is queued to."""
+
+    text: str
+    kind: str
+    size: int
+
+    @classmethod
+    def of(cls, message: Outgoing) -> Frame:
+        text = message.encode()
+        return cls(text, message.type, len(text.encode()))
 
 
 class SendQueue:
-    """Messages waiting for one client. Live messages (events, alerts, heartbeats) are bounded;
-    replies to the client's own requests (snapshots, replays, errors) always fit, as their number
-    is bounded by what the client asked for."""
+    """Every message waiting for one client, live ones and replies alike, bounded in messages and
+    in bytes: what one client does not read can never cost more than that."""
 
-    def __init__(self, live_limit: int) -> None:
-        self._items: deque[tuple[str, str, bool]] = deque()
-        self._live = 0
-        self._limit = live_limit
+    def __init__(self, max_messages: int, max_bytes: int) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._items: deque[Frame] = deque()
+        self._bytes = 0
         self._waiting = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def offer(self, payload: str, kind: str) -> bool:
-        """Queue a live message; False when the client already has ``live_limit`` unsent."""
-        if self._live >= self._limit:
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def has_room(self, messages: int, size: int) -> bool:
+        return (
+            len(self._items) + messages <= self.max_messages
+            and self._bytes + size <= self.max_bytes
+        )
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue one message; False, queuing nothing, when it does not fit."""
+        if not self.has_room(1, frame.size):
             return False
-        self._live += 1
-        self._items.append((payload, kind, True))
+        self._items.append(frame)
+        self._bytes += frame.size
+        metrics.record_send_queue(len(self._items), self._bytes)
         self._waiting.set()
         return True
 
-    def put(self, payload: str, kind: str) -> None:
-        self._items.append((payload, kind, False))
-        self._waiting.set()
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
 
-    async def get(self) -> tuple[str, str]:
-        while not self._items:
+    def take(self) -> Frame | None:
+        """The oldest message, or None when there is none."""
+        if not self._items:
+            return None
+        frame = self._items.popleft()
+        self._bytes -= frame.size
+        return frame
+
+    async def get(self) -> Frame:
+        while (frame := self.take()) is None:
             self._waiting.clear()
             await self._waiting.wait()
-        payload, kind, live = self._items.popleft()
-        if live:
-            self._live -= 1
-        return payload, kind
+        return frame
 
 
 class Connection:
     """An authenticated client: who it is, what it watches, and what is waiting to be sent."""
 
-    def __init__(self, principal: Principal, live_queue_limit: int, peer: str) -> None:
+    def __init__(
+        self, principal: Principal, queue: SendQueue, peer: str, max_errors: int = 10
+    ) -> None:
         self.principal = principal
         self.peer = peer
-        self.queue = SendQueue(live_queue_limit)
+        self.queue = queue
+        self.max_errors = max_errors
+        self.errors = 0
         self.watching: set[str] = set()
-        # Accounts asked for before the gateway knew them, with the sequence to resume from.
+        # Accounts asked for that the client may not watch (yet), with the sequence to resume
+        # from: ones the gateway has not read yet, and other customers' (answered alike).
         self.pending: dict[str, int | None] = {}
         self.follows: Literal["own", "all"] | None = None
         # Highest sequence sent per account, so a change is never sent twice.
@@ -79,16 +133,48 @@ class Connection:
     def __repr__(self) -> str:
         return f"<connection {self.peer} subject={self.principal.subject}>"
 
-    def reply(self, message: dict[str, Any]) -> None:
-        self.queue.put(protocol.encode(message), message["type"])
+    def send(self, message: Outgoing) -> bool:
+        return self.offer(Frame.of(message))
 
-    def push(self, message: dict[str, Any]) -> bool:
-        return self.queue.offer(protocol.encode(message), message["type"])
+    def offer(self, frame: Frame) -> bool:
+        """Queue a message; a client whose queue is full stopped reading and is closed."""
+        if self.closing.done():
+            return False
+        if self.queue.offer(frame):
+            return True
+        self._overflowed()
+        return False
+
+    def refuse(self, code: str, message: str, iban: str | None = None) -> None:
+        """Answer an error; it counts toward the errors that close the connection."""
+        self.send(Error(code=code, message=message, iban=iban))
+        self.count_error()
+
+    def count_error(self) -> None:
+        self.errors += 1
+        if self.errors >= self.max_errors:
+            self.request_close(
+                CloseCode.POLICY_VIOLATION, f"{self.errors} refused or malformed messages"
+            )
 
     def request_close(self, code: int | None, reason: str = "") -> None:
         """Ask the session to end; ``code`` None means the client is already gone."""
         if not self.closing.done():
             self.closing.set_result((code, reason))
+
+    def _overflowed(self) -> None:
+        metrics.QUEUE_DROPS.inc()
+        held_back = SLOW_CLIENT_LOG.take()
+        if held_back is not None:
+            log.warning(
+                "closing %r: %d messages (%d bytes) wait unsent, the client stopped reading%s",
+                self,
+                len(self.queue),
+                self.queue.bytes,
+                held_back_note(held_back),
+            )
+        self.queue.clear()  # the memory goes back now, not when the session has ended
+        self.request_close(CloseCode.SLOW_CONSUMER, "send queue full: client not reading")
 
 
 class Hub:
@@ -130,31 +216,38 @@ class Hub:
         principal = connection.principal
         if request.all:
             if not principal.staff:
-                connection.reply(protocol.error("forbidden", "only staff may watch all accounts"))
+                connection.refuse("forbidden", "only staff may watch all accounts")
                 return
             self._follow(connection, "all")
             accounts = [account.iban for account in self.book.all()]
         elif request.accounts is None:
             if principal.staff or principal.customer_id is None:
-                connection.reply(
-                    protocol.error("bad_request", "a staff token must name accounts or set all")
-                )
+                connection.refuse("bad_request", "a staff token must name accounts or set all")
                 return
             self._follow(connection, "own")
             accounts = [account.iban for account in self.book.owned_by(principal.customer_id)]
         else:
             accounts = list(dict.fromkeys(request.accounts))
-        started = []
+        started, not_yours = [], []
         for iban in accounts:
             account = self.book.get(iban)
             resume = request.resume.get(iban)
-            if account is None:
-                started.append(self._wait_for(connection, iban, resume))
-            elif principal.may_watch(account.customer_id):
+            if account is not None and principal.may_watch(account.customer_id):
                 started.append(self._start_watching(connection, account, resume))
             else:
-                self._refuse(connection, iban)
-        connection.reply({"type": "subscribed", "accounts": started})
+                # Unknown, or another customer's: answered alike, on the same path, so the
+                # answer never tells whether an IBAN exists.
+                started.append(self._wait_for(connection, iban, resume))
+                not_yours.append(iban)
+            if connection.closing.done():
+                return  # the answer did not fit in the send queue
+        refused = sum(1 for answer in started if answer.mode == "refused")
+        if refused:
+            message = f"at most {MAX_PENDING} unknown accounts at once; {refused} refused"
+            connection.send(Error(code="too_many_pending", message=message))
+        connection.send(Subscribed(accounts=started))
+        if not_yours and not principal.staff:
+            self._refused(connection, not_yours)
 
     def unsubscribe(self, connection: Connection, ibans: list[str]) -> None:
         for iban in ibans:
@@ -164,12 +257,7 @@ class Hub:
             if iban in connection.pending:
                 del connection.pending[iban]
                 _discard(self._pending, iban, connection)
-        connection.reply({"type": "unsubscribed", "accounts": ibans})
-
-    def push(self, connection: Connection, message: dict[str, Any]) -> None:
-        """Queue a live message for one client, disconnecting it if it stopped reading."""
-        if not connection.push(message):
-            self.drop_slow(connection)
+        connection.send(Unsubscribed(accounts=ibans))
 
     def publish_change(self, event: Event, *, at_start: bool = False) -> None:
         """Queue a change to every connection watching its account; ``at_start`` marks one read
@@ -186,7 +274,7 @@ class Hub:
         watchers = self._by_iban.get(iban)
         if not watchers:
             return 0
-        payload = protocol.encode({"type": "balance_changed", **event})
+        frame = Frame.of(BalanceChanged.of(event))
         owner = event.get("customer_id")
         queued = 0
         for connection in list(watchers):
@@ -196,10 +284,8 @@ class Hub:
                 self._stop_watching(connection, iban, "the account changed owner")
                 continue
             connection.sent_sequence[iban] = sequence
-            if connection.queue.offer(payload, "balance_changed"):
+            if connection.offer(frame):
                 queued += 1
-            else:
-                self.drop_slow(connection)
         return queued
 
     def publish_state(self, change: StateChange) -> None:
@@ -218,17 +304,9 @@ class Hub:
                 if account.iban not in connection.watching:
                     self._start_watching(connection, account, None)
         if change.status_changed:
-            message = {
-                "type": "account",
-                "iban": account.iban,
-                "status": account.status,
-                "balance": account.balance,
-                "sequence": account.sequence,
-                "currency": account.currency,
-                "updated_at": account.updated_at,
-            }
+            frame = Frame.of(AccountStatus.of(account))
             for connection in list(self._by_iban.get(account.iban, ())):
-                self.push(connection, message)
+                connection.offer(frame)
 
     def publish_removed(self, account: Account) -> None:
         for connection in list(self._by_iban.get(account.iban, ())):
@@ -238,91 +316,84 @@ class Hub:
         watchers = self._by_iban.get(alert["iban"])
         if not watchers:
             return
-        payload = protocol.encode({"type": "alert", **alert})
+        frame = Frame.of(Alert.of(alert))
         for connection in list(watchers):
-            if connection.principal.may_watch(alert.get("customer_id")) and not (
-                connection.queue.offer(payload, "alert")
-            ):
-                self.drop_slow(connection)
+            if connection.principal.may_watch(alert.get("customer_id")):
+                connection.offer(frame)
 
     def _start_watching(
         self, connection: Connection, account: Account, resume_from: int | None
-    ) -> dict[str, Any]:
+    ) -> SubscribedAccount:
         iban = account.iban
         missed = None if resume_from is None else self.book.missed_since(account, resume_from)
-        if resume_from is not None and missed is not None:
-            for event in missed:
-                connection.reply({"type": "balance_changed", **event, "replayed": True})
+        replays = [Frame.of(BalanceChanged.of(event, replayed=True)) for event in missed or ()]
+        if missed is not None and connection.queue.has_room(
+            len(replays), sum(frame.size for frame in replays)
+        ):
+            for frame in replays:
+                connection.offer(frame)
             connection.sent_sequence[iban] = missed[-1]["sequence"] if missed else resume_from
-            mode = "resumed"
+            mode: SubscribeMode = "resumed"
         else:
+            # No resume asked; or the history lacks some changes; or the changes would not fit
+            # in the send queue: in each case the client replaces what it has with a snapshot.
             fresh = resume_from is not None
-            connection.reply(snapshot(account, history_limit=self._snapshot_history, fresh=fresh))
+            snapshot = Snapshot.of(account, history_limit=self._snapshot_history, fresh=fresh)
+            connection.send(snapshot)
             connection.sent_sequence[iban] = account.sequence
             mode = "fresh_snapshot" if fresh else "snapshot"
         connection.watching.add(iban)
         self._by_iban.setdefault(iban, set()).add(connection)
-        return {"iban": iban, "mode": mode, "sequence": connection.sent_sequence[iban]}
+        return SubscribedAccount(iban=iban, mode=mode, sequence=connection.sent_sequence[iban])
 
     def _stop_watching(self, connection: Connection, iban: str, reason: str) -> None:
         connection.watching.discard(iban)
         connection.sent_sequence.pop(iban, None)
         _discard(self._by_iban, iban, connection)
-        connection.reply({"type": "account_removed", "iban": iban, "reason": reason})
+        connection.send(AccountRemoved(iban=iban, reason=reason))
 
-    def _wait_for(self, connection: Connection, iban: str, resume: int | None) -> dict[str, Any]:
-        """An account the gateway has not read yet (just opened, or never heard of): decided
-        when it appears; until then nothing is sent about it."""
+    def _wait_for(self, connection: Connection, iban: str, resume: int | None) -> SubscribedAccount:
+        """An account the client may not watch now: one the gateway has not read yet (just
+        opened, or never heard of), or another customer's. Decided when it appears or changes
+        owner; until then nothing is sent about it."""
         if iban not in connection.pending and len(connection.pending) >= MAX_PENDING:
-            connection.reply(
-                protocol.error(
-                    "too_many_pending", f"at most {MAX_PENDING} unknown accounts at once", iban=iban
-                )
-            )
-            return {"iban": iban, "mode": "refused", "sequence": None}
+            return SubscribedAccount(iban=iban, mode="refused", sequence=None)
         connection.pending[iban] = resume
         self._pending.setdefault(iban, set()).add(connection)
-        return {"iban": iban, "mode": "pending", "sequence": None}
+        return SubscribedAccount(iban=iban, mode="pending", sequence=None)
 
     def _resolve_pending(self, iban: str) -> None:
         account = self.book.get(iban)
         if account is None:
             return
-        for connection in self._pending.pop(iban, ()):
-            resume = connection.pending.pop(iban, None)
+        for connection in list(self._pending.get(iban, ())):
+            # Another customer's account stays pending, in silence: an answer now would tell the
+            # client that the IBAN exists.
             if connection.principal.may_watch(account.customer_id):
+                resume = connection.pending.pop(iban, None)
+                _discard(self._pending, iban, connection)
                 self._start_watching(connection, account, resume)
-            else:
-                self._refuse(connection, iban)
 
-    def _refuse(self, connection: Connection, iban: str) -> None:
+    def _refused(self, connection: Connection, ibans: list[str]) -> None:
+        """A customer asked for accounts that are not (yet) theirs: one error toward the close
+        per message, however many accounts it named, and a log line unless too many were
+        written lately."""
+        connection.count_error()
+        held_back = REFUSAL_LOG.take()
+        if held_back is None:
+            return
         principal = connection.principal
         log.warning(
-            "refused account %s to subject %s (customer %s, token id %s) from %s: "
-            "it belongs to another customer",
-            iban,
+            "subject %s (customer %s, token id %s) from %s asked for %d accounts that are "
+            "unknown or not theirs (%s)%s",
             principal.subject,
             principal.customer_id,
             principal.token_id,
             connection.peer,
+            len(ibans),
+            ", ".join(ibans[:3]) + (", ..." if len(ibans) > 3 else ""),
+            held_back_note(held_back),
         )
-        connection.reply(
-            protocol.error(
-                "account_forbidden", f"account {iban} is not one of your accounts", iban=iban
-            )
-        )
-
-    def drop_slow(self, connection: Connection) -> None:
-        if connection.closing.done():
-            return
-        metrics.QUEUE_DROPS.inc()
-        log.warning(
-            "closing %r: %d messages wait unsent, the client stopped reading",
-            connection,
-            len(connection.queue),
-        )
-        self.unregister(connection)
-        connection.request_close(CloseCode.SLOW_CONSUMER, "send queue full: client not reading")
 
     def _follow(self, connection: Connection, follows: Literal["own", "all"]) -> None:
         self._unfollow(connection)

@@ -22,9 +22,36 @@ DUPLICATES = Counter(
 MESSAGES_OUT = Counter("soe_messages_out_total", "Messages sent to websocket clients", ["type"])
 QUEUE_DROPS = Counter(
     "soe_queue_drops_total",
-    "Clients disconnected because their send queue was full (they stopped reading)",
+    "Clients closed because their send queue was full (they stopped reading)",
 )
 CONSUMER_LAG = Gauge("soe_consumer_lag", "Records not yet read by the gateway, by topic", ["topic"])
 KAFKA_CONSUMERS = Gauge("soe_kafka_consumers", "Kafka consumers this process holds (always 0 or 1)")
 READY = Gauge("soe_ready", "1 once the gateway has caught up with Kafka")
 ACCOUNTS = Gauge("soe_accounts", "Accounts the gateway holds in memory")
+SEND_QUEUE_PEAK_MESSAGES = Gauge(
+    "soe_send_queue_peak_messages", "The most messages any one client's send queue has held"
+)
+SEND_QUEUE_PEAK_BYTES = Gauge(
+    "soe_send_queue_peak_bytes", "The most bytes any one client's send queue has held"
+)
+CLOSES = Counter("soe_closes_total", "Connections the gateway closed, by close code", ["code"])
+REFUSED_CONNECTIONS = Counter(
+    "soe_refused_connections_total",
+    "Websocket handshakes refused by a connection limit, by limit",
+    ["limit"],
+)
+UNAUTHENTICATED = Gauge(
+    "soe_unauthenticated_connections", "Websockets open now that have not signed in yet"
+)
+
+_peak = {"messages": 0, "bytes": 0}
+
+
+def record_send_queue(messages: int, size: int) -> None:
+    """Called on every queued message: cheap unless a new peak is reached."""
+    if messages > _peak["messages"]:
+        _peak["messages"] = messages
+        SEND_QUEUE_PEAK_MESSAGES.set(messages)
+    if size > _peak["bytes"]:
+        _peak["bytes"] = size
+        SEND_QUEUE_PEAK_BYTES.set(size)

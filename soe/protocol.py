@@ -1,13 +1,14 @@
-"""The live-feed protocol: what clients may send, what the gateway sends, and the close codes.
+"""The live-feed protocol: what clients may send, and the close codes.
 
-docs/live-feed-protocol.md is the prose version of this module; keep them in step.
+What the gateway sends is in ``soe.messages``. docs/live-feed-protocol.md is the prose version of
+both modules; keep them in step.
 """
 
 from __future__ import annotations
 
 import json
 from enum import IntEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -29,6 +30,8 @@ class CloseCode(IntEnum):
     TOKEN_EXPIRED = 4003
     SLOW_CONSUMER = 4008
     HEARTBEAT_TIMEOUT = 4010
+    TOO_MANY_CONNECTIONS = 4013
+    TOO_MANY_MESSAGES = 4029
 
 
 class ProtocolError(Exception):
@@ -110,14 +113,6 @@ def _describe(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-
-
 def stamp_sent_at(payload: str, now_ms: int) -> str:
     """Add ``sent_at`` to an encoded message without encoding it again for every client."""
     return f'{payload[:-1]},"sent_at":{now_ms}}}'
-
-
-def error(code: str, message: str, **fields: Any) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message, **fields}

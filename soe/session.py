@@ -1,4 +1,5 @@
-"""One websocket client from handshake to close: Origin, token, then requests and heartbeats."""
+"""One websocket client from handshake to close: limits, Origin, token, then requests and
+heartbeats."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from soe import metrics, protocol
 from soe.auth import Principal, PublicKeyMissing, TokenRejected, TokenVerifier, origin_allowed
 from soe.config import GatewayConfig
-from soe.connections import Connection, Hub
-from soe.protocol import Auth, CloseCode, Ping, Pong, ProtocolError, Subscribe, Unsubscribe
+from soe.connections import Connection, Hub, SendQueue
+from soe.limits import ConnectionCount, LogBudget, TokenBucket, held_back_note
+from soe.messages import Error, Ping, Pong, Welcome
+from soe.protocol import Auth, CloseCode, ProtocolError, Subscribe, Unsubscribe
+from soe.protocol import Ping as ClientPing
+from soe.protocol import Pong as ClientPong
 
 log = logging.getLogger(__name__)
 
 MAX_PROTOCOL_ERRORS = 10
+# Refused handshakes and tokens are each one line; a crowd of them must not bury the rest.
+HANDSHAKE_LOG = LogBudget()
+# The HTTP status a handshake refused by each connection limit gets (the websocket never opens).
+REFUSAL_STATUS = {"total": 503, "unauthenticated": 503, "address": 429}
 
 
 def now_ms() -> int:
@@ -32,32 +42,100 @@ async def serve(
     hub: Hub,
     verifier: TokenVerifier,
     is_ready: Callable[[], bool],
+    count: ConnectionCount,
 ) -> None:
     peer = _peer(websocket)
     origin = websocket.headers.get("origin")
     if not origin_allowed(origin, config.dashboard_origins):
-        log.warning(
-            "refused websocket from %s: Origin %r is not in BANK_DASHBOARD_ORIGINS", peer, origin
+        _note(
+            logging.WARNING,
+            "refused websocket from %s: Origin %r is not in BANK_DASHBOARD_ORIGINS",
+            peer,
+            origin,
         )
         metrics.HANDSHAKES.labels("origin_refused").inc()
-        await websocket.close(code=CloseCode.POLICY_VIOLATION)  # before accept: HTTP 403
+        await _deny(websocket, 403, "origin_refused", "this page may not open the live feed")
         return
-    await websocket.accept()
-    principal = await _authenticate(websocket, config, verifier, peer)
-    if principal is None:
+    address = websocket.client.host if websocket.client else "unknown"
+    refused = count.admit(address)
+    if refused is not None:
+        await _refuse_by_limit(websocket, refused, peer, count)
         return
-    if not is_ready():
-        metrics.HANDSHAKES.labels("not_ready").inc()
-        await _refuse(
-            websocket,
-            CloseCode.TRY_AGAIN_LATER,
-            "not_ready",
-            "the gateway is still catching up with Kafka; reconnect shortly",
-        )
-        return
-    metrics.HANDSHAKES.labels("accepted").inc()
-    connection = Connection(principal, config.send_queue_size, peer)
-    await Session(websocket, connection, hub, config).run()
+    signed_in_as: str | None = None
+    metrics.UNAUTHENTICATED.set(count.unauthenticated)
+    try:
+        await websocket.accept()
+        principal = await _authenticate(websocket, config, verifier, peer)
+        if principal is None:
+            return
+        if not count.sign_in(principal.subject):
+            metrics.HANDSHAKES.labels("too_many_connections").inc()
+            await _refuse(
+                websocket,
+                CloseCode.TOO_MANY_CONNECTIONS,
+                "too_many_connections",
+                f"{principal.subject} already has {count.limits.per_principal} connections open",
+            )
+            return
+        signed_in_as = principal.subject
+        metrics.UNAUTHENTICATED.set(count.unauthenticated)
+        if not is_ready():
+            metrics.HANDSHAKES.labels("not_ready").inc()
+            await _refuse(
+                websocket,
+                CloseCode.TRY_AGAIN_LATER,
+                "not_ready",
+                "the gateway is still catching up with Kafka; reconnect shortly",
+            )
+            return
+        metrics.HANDSHAKES.labels("accepted").inc()
+        queue = SendQueue(config.send_queue_size, config.send_queue_bytes)
+        connection = Connection(principal, queue, peer, MAX_PROTOCOL_ERRORS)
+        await Session(websocket, connection, hub, config).run()
+    finally:
+        count.leave(address, signed_in_as)
+        metrics.UNAUTHENTICATED.set(count.unauthenticated)
+
+
+async def _refuse_by_limit(
+    websocket: WebSocket, limit: str, peer: str, count: ConnectionCount
+) -> None:
+    metrics.REFUSED_CONNECTIONS.labels(limit).inc()
+    limits = count.limits
+    message = {
+        "total": f"the gateway holds its limit of {limits.total} connections",
+        "unauthenticated": f"{limits.unauthenticated} connections are waiting to sign in",
+        "address": f"{limits.per_address} connections are open from this address",
+    }[limit]
+    _note(logging.WARNING, "refused websocket from %s: %s", peer, message)
+    await _deny(
+        websocket,
+        REFUSAL_STATUS[limit],
+        f"too_many_connections_{limit}",
+        f"{message}; try again later",
+        {"Retry-After": "10"},
+    )
+
+
+async def _deny(
+    websocket: WebSocket,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Refuse the handshake with an HTTP answer, before the websocket opens."""
+    response = JSONResponse({"code": code, "message": message}, status, headers)
+    try:
+        await websocket.send_denial_response(response)
+    except RuntimeError:  # a server without the denial extension: its plain 403 says no as well
+        await websocket.close(code=CloseCode.POLICY_VIOLATION)
+
+
+def _note(level: int, message: str, *args: object) -> None:
+    held_back = HANDSHAKE_LOG.take()
+    if held_back is not None:
+        log.log(level, message + "%s", *args, held_back_note(held_back))
 
 
 async def _authenticate(
@@ -90,7 +168,7 @@ async def _authenticate(
         return verifier.verify(request.token)
     except TokenRejected as rejected:
         # The token itself is never logged: it would let a log reader act as the customer.
-        log.info("refused live-feed token from %s: %s", peer, rejected)
+        _note(logging.INFO, "refused live-feed token from %s: %s", peer, rejected)
         if rejected.expired:
             metrics.HANDSHAKES.labels("token_expired").inc()
             await _refuse(websocket, CloseCode.TOKEN_EXPIRED, "token_expired", str(rejected))
@@ -107,8 +185,9 @@ async def _authenticate(
 
 
 async def _refuse(websocket: WebSocket, code: int, error_code: str, message: str) -> None:
+    metrics.CLOSES.labels(str(code)).inc()
     try:
-        await websocket.send_text(protocol.encode(protocol.error(error_code, message)))
+        await websocket.send_text(Error(code=error_code, message=message).encode())
         await websocket.close(code=code, reason=message[:120])
     except (WebSocketDisconnect, RuntimeError):
         log.debug("client left before hearing why it was refused (%s)", error_code)
@@ -139,16 +218,16 @@ class Session:
     async def run(self) -> None:
         connection, principal = self.connection, self.connection.principal
         self.hub.register(connection)
-        connection.reply(
-            {
-                "type": "welcome",
-                "subject": principal.subject,
-                "customer_id": principal.customer_id,
-                "scope": principal.scope,
-                "expires_at": principal.expires_at,
-                "heartbeat_seconds": self.config.heartbeat_seconds,
-                "max_message_bytes": self.config.max_message_bytes,
-            }
+        connection.send(
+            Welcome(
+                subject=principal.subject,
+                customer_id=principal.customer_id,
+                scope=principal.scope,
+                expires_at=principal.expires_at,
+                heartbeat_seconds=int(self.config.heartbeat_seconds),
+                max_message_bytes=self.config.max_message_bytes,
+                max_messages_per_second=self.config.client_messages_per_second,
+            )
         )
         jobs = [self._read(), self._write(), self._heartbeat(), self._expire()]
         tasks = [asyncio.create_task(job) for job in jobs]
@@ -170,6 +249,7 @@ class Session:
             self.connection.request_close(CloseCode.INTERNAL_ERROR, "internal error")
 
     async def _close(self, code: int, reason: str) -> None:
+        metrics.CLOSES.labels(str(code)).inc()
         log.info("closing %r with %d (%s)", self.connection, code, reason)
         try:
             # websockets gives up on an unresponsive peer after its own close timeout (10 s).
@@ -178,55 +258,56 @@ class Session:
             log.debug("close of %r did not complete: %r", self.connection, error)
 
     async def _read(self) -> None:
-        errors = 0
+        rate = TokenBucket(self.config.client_messages_per_second, self.config.client_message_burst)
+        connection = self.connection
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
-                self.connection.request_close(None, "client left")
+                connection.request_close(None, "client left")
                 return
             self.last_heard = time.monotonic()
+            if not rate.take():
+                connection.request_close(
+                    CloseCode.TOO_MANY_MESSAGES,
+                    f"more than {self.config.client_messages_per_second} messages a second",
+                )
+                return
             try:
                 request = protocol.parse_client_message(
                     _frame(message), self.config.max_message_bytes
                 )
             except ProtocolError as error:
                 if error.code == "message_too_big":
-                    self.connection.request_close(CloseCode.MESSAGE_TOO_BIG, error.message)
+                    connection.request_close(CloseCode.MESSAGE_TOO_BIG, error.message)
                     return
-                errors += 1
-                self.connection.reply(protocol.error(error.code, error.message))
-                if errors >= MAX_PROTOCOL_ERRORS:
-                    self.connection.request_close(
-                        CloseCode.POLICY_VIOLATION, "too many malformed messages"
-                    )
-                    return
-                continue
-            self._handle(request)
+                connection.refuse(error.code, error.message)
+            else:
+                self._handle(request)
+            if connection.closing.done():
+                return
 
     def _handle(self, request: object) -> None:
         if isinstance(request, Subscribe):
             self.hub.subscribe(self.connection, request)
         elif isinstance(request, Unsubscribe):
             self.hub.unsubscribe(self.connection, request.accounts)
-        elif isinstance(request, Ping):
-            self.hub.push(self.connection, {"type": "pong", "ts": request.ts})
+        elif isinstance(request, ClientPing):
+            self.connection.send(Pong(ts=request.ts))
         elif isinstance(request, Auth):
-            self.connection.reply(
-                protocol.error("already_authenticated", "this connection is already signed in")
-            )
-        elif not isinstance(request, Pong):
+            self.connection.refuse("already_authenticated", "this connection is already signed in")
+        elif not isinstance(request, ClientPong):
             raise TypeError(f"no handler for {request!r}")
 
     async def _write(self) -> None:
         queue = self.connection.queue
         while True:
-            payload, kind = await queue.get()
+            frame = await queue.get()
             try:
-                await self.websocket.send_text(protocol.stamp_sent_at(payload, now_ms()))
+                await self.websocket.send_text(protocol.stamp_sent_at(frame.text, now_ms()))
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.connection.request_close(None, "client left")
                 return
-            metrics.MESSAGES_OUT.labels(kind).inc()
+            metrics.MESSAGES_OUT.labels(frame.kind).inc()
 
     async def _heartbeat(self) -> None:
         while True:
@@ -237,7 +318,7 @@ class Session:
                     CloseCode.HEARTBEAT_TIMEOUT, f"nothing heard from the client for {silent:.0f} s"
                 )
                 return
-            self.hub.push(self.connection, {"type": "ping", "ts": now_ms()})
+            self.connection.send(Ping(ts=now_ms()))
 
     async def _expire(self) -> None:
         # The token's expiry is wall-clock time and the loop's timers are monotonic: a sleep

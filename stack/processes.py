@@ -279,13 +279,8 @@ def soe(settings: Settings) -> Process:
     return Process(
         name="soe",
         description="System of engagement: the live-feed gateway and the customer dashboard",
-        command=_python(
-            "-m",
-            "uvicorn",
-            "soe.app:app",
-            f"--host={settings.host}",
-            f"--port={settings.soe_port}",
-        ),
+        # soe/__main__.py runs uvicorn with the websocket limits of the gateway's own settings.
+        command=_python("-m", "soe", f"--host={settings.host}", f"--port={settings.soe_port}"),
         ports={"http": settings.soe_port},
         ready=HttpReady(f"{settings.soe_url}/ready"),
         env_names=(

@@ -9,6 +9,8 @@ const CLIENT_PING_MS = 15000;
 const SILENCE_LIMIT_MS = 45000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
 const SIGN_IN_AGAIN = new Set([4001, 4002, 4003]);
+// Closes by a limit of the gateway (docs/live-feed-protocol.md, "Limits"): wait longer first.
+const LIMITED = { 4013: "Too many windows open", 4029: "Too many requests" };
 
 const $ = (selector) => document.querySelector(selector);
 const accounts = new Map(); // iban -> {state, history, card}
@@ -161,6 +163,8 @@ function setConnection(state, label) {
 }
 
 // ---------------------------------------------------------------- feed messages
+// The gateway's public messages (soe/messages.py); a movement is a balance_changed without its
+// type, replayed and sent_at.
 const handlers = {
   welcome(message, socket) {
     $("#subtitle").textContent = message.customer_id === null
@@ -294,9 +298,11 @@ class Feed {
       signOut(event.code === 4003 ? "Your session has ended. Please sign in again." : "Please sign in again.");
       return;
     }
+    if (LIMITED[event.code]) this.attempt = Math.max(this.attempt, 4);
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     this.attempt += 1;
-    setConnection("offline", `Offline, retrying in ${Math.round(delay / 1000) || 1} s`);
+    const why = LIMITED[event.code] || "Offline";
+    setConnection("offline", `${why}, retrying in ${Math.round(delay / 1000) || 1} s`);
     this.retry = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
   }
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import websockets
 
+from sor.bank.live_tokens import mint, signing_key
 from stack.settings import Settings, env
 
 
@@ -24,6 +25,19 @@ def live_token(config: Settings, username: str, password: str) -> str:
 
 def clerk_token(config: Settings) -> str:
     return live_token(config, env("DJANGO_SUPERUSER_USERNAME"), env("DJANGO_SUPERUSER_PASSWORD"))
+
+
+def customer_token(config: Settings, customer_id: int, ttl_seconds: int = 300) -> str:
+    """A live-feed token for a test's own customer, who has no dashboard sign-in: minted with the
+    system of record's own key and code, as its sign-in would mint it."""
+    key = signing_key(
+        env("BANK_LIVE_TOKEN_PRIVATE_KEY", ""), config.path("keys", "live-token-ed25519.pem")
+    )
+    subject = f"test-customer-{customer_id}"
+    token = mint(
+        key, subject=subject, customer_id=customer_id, staff=False, ttl_seconds=ttl_seconds
+    )
+    return token.token
 
 
 class LiveFeed:

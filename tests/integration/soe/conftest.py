@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
-from soe_live import IDLE_TIMEOUT_SECONDS, Ledger, Minter, free_port
+from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
 from stack.settings import REPO_ROOT, settings
@@ -43,6 +45,16 @@ class Gateway:
     def pid(self) -> int:
         return self.executor.process.pid
 
+    def rss(self) -> int:
+        return psutil.Process(self.pid).memory_info().rss
+
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Until the gateway holds no websocket: the previous test's closes have landed."""
+        deadline = time.monotonic() + timeout
+        while self.metric("soe_connections") or self.metric("soe_unauthenticated_connections"):
+            assert time.monotonic() < deadline, "the gateway still holds earlier connections"
+            time.sleep(0.1)
+
     def metric(self, name: str) -> float:
         """Sum of every sample of one metric (all label values)."""
         text = httpx.get(f"{self.http}/metrics", timeout=5).text
@@ -61,7 +73,7 @@ def _start_gateway(name: str, env: dict[str, str], ready_path: str) -> Iterator[
     log = log_path.open("w")
     origin = f"http://127.0.0.1:{port}"
     executor = HTTPExecutor(
-        [sys.executable, "-m", "uvicorn", "soe.app:app", "--host", "127.0.0.1", f"--port={port}"],
+        [sys.executable, "-m", "soe", "--host=127.0.0.1", f"--port={port}"],
         url=f"{origin}{ready_path}",
         method="GET",
         status=200,
@@ -112,11 +124,27 @@ def minter(signing_key: Ed25519PrivateKey) -> Minter:
 
 
 GATEWAY_ENV = {
-    "BANK_SOE_SEND_QUEUE": "64",
+    "BANK_SOE_SEND_QUEUE": str(SEND_QUEUE_MESSAGES),
     "BANK_SOE_HISTORY_PER_ACCOUNT": "200",
     "BANK_SOE_HEARTBEAT_SECONDS": "2",
     "BANK_SOE_IDLE_TIMEOUT_SECONDS": "60",
     "BANK_SOE_AUTH_TIMEOUT_SECONDS": "2",
+    # The shared gateway serves a thousand clients from this one address in the capacity test,
+    # and floods in the slow-client tests; the limits have a gateway of their own (strict_gateway).
+    "BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS": "5000",
+    "BANK_SOE_MAX_CONNECTIONS_PER_PRINCIPAL": "1000",
+    "BANK_SOE_MAX_UNAUTHENTICATED": "1000",
+    "BANK_SOE_CLIENT_MESSAGES_PER_SECOND": "100000",
+    "BANK_SOE_CLIENT_MESSAGE_BURST": "100000",
+}
+# Small limits, so each can be reached with a handful of connections.
+STRICT_LIMITS = {
+    "BANK_SOE_MAX_CONNECTIONS": "6",
+    "BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS": "4",
+    "BANK_SOE_MAX_CONNECTIONS_PER_PRINCIPAL": "2",
+    "BANK_SOE_MAX_UNAUTHENTICATED": "2",
+    "BANK_SOE_CLIENT_MESSAGES_PER_SECOND": "2",
+    "BANK_SOE_CLIENT_MESSAGE_BURST": "12",
 }
 
 
@@ -191,3 +219,21 @@ def impatient_gateway(
         BANK_SOE_IDLE_TIMEOUT_SECONDS=str(IDLE_TIMEOUT_SECONDS),
     )
     yield from _start_gateway("soe-gateway-impatient", env, "/ready")
+
+
+@pytest.fixture(scope="session")
+def strict_gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
+    """A gateway with tiny connection and rate limits (STRICT_LIMITS)."""
+    env = _gateway_env(kafka_bootstrap, topics, signing_key, **STRICT_LIMITS)
+    yield from _start_gateway("soe-gateway-strict", env, "/ready")
+
+
+@pytest.fixture
+def compressing_gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
+    """A gateway that negotiates permessage-deflate, as BANK_SOE_WS_COMPRESSION=true asks."""
+    env = _gateway_env(kafka_bootstrap, topics, signing_key, BANK_SOE_WS_COMPRESSION="true")
+    yield from _start_gateway("soe-gateway-compressing", env, "/ready")

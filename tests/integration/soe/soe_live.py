@@ -23,6 +23,7 @@ from events.topics import DerivedTopics
 
 RECEIVE_TIMEOUT = 15.0
 IDLE_TIMEOUT_SECONDS = 2  # of the impatient test gateway
+SEND_QUEUE_MESSAGES = 64  # of the test gateways: the smallest send queue allowed
 
 
 def new_iban() -> str:

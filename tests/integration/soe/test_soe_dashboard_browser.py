@@ -83,3 +83,24 @@ def test_signing_out_forgets_the_token(own_gateway, minter, ledger, page):
     assert page.evaluate("sessionStorage.getItem('liveBank.token')") is None
     page.reload()
     expect(page.locator("input[name=username]")).to_be_visible()
+
+
+def test_another_site_cannot_frame_the_sign_in_form(gateway, page):
+    """A page of another origin (a local file here) embeds the dashboard: the browser must refuse
+    to show it, so the sign-in form can never be overlaid for clickjacking."""
+    # set_content returns once the page has loaded, and a page's load waits for its frames.
+    page.set_content(
+        f'<iframe id="framed" src="{gateway.http}/" width="600" height="400"></iframe>'
+    )
+    assert len(page.frames) == 2
+    expect(page.frame_locator("#framed").locator("input[name=username]")).to_have_count(0)
+
+
+def test_the_dashboard_runs_under_its_content_security_policy(gateway, page):
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    page.goto(gateway.http + "/")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    assert violations == []

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from soe_live import Client, Minter, new_customer_id
+from soe_live import Client, Minter, new_customer_id, new_iban
 from websockets.exceptions import InvalidStatus
 
 pytestmark = pytest.mark.integration
@@ -89,7 +89,9 @@ def test_the_connection_closes_when_the_token_expires(gateway, minter):
     asyncio.run(scenario())
 
 
-def test_someone_elses_account_is_refused_by_name_and_never_shown(gateway, minter, ledger):
+def test_someone_elses_account_is_answered_as_an_unknown_one_and_never_shown(
+    gateway, minter, ledger
+):
     customer, stranger = new_customer_id(), new_customer_id()
     mine = ledger.open_account(customer)
     theirs = ledger.open_account(stranger)
@@ -103,17 +105,22 @@ def test_someone_elses_account_is_refused_by_name_and_never_shown(gateway, minte
         client = await opened(gateway)
         await client.authenticate(minter.token(customer))
         await client.subscribe_when_known([mine])
-        replies = await client.subscribe(accounts=[theirs])
-        assert replies[0]["type"] == "error"
-        assert (replies[0]["code"], replies[0]["iban"]) == ("account_forbidden", theirs)
-        assert theirs in replies[0]["message"]
-        assert replies[-1]["accounts"] == []
+        unknown = new_iban()
+        answers = {}
+        for iban in (theirs, unknown):
+            replies = await client.subscribe(accounts=[iban])
+            unstamped = [{k: v for k, v in m.items() if k != "sent_at"} for m in replies]
+            answers[iban] = json.dumps(unstamped).replace(iban, "<IBAN>")
+        assert answers[theirs] == answers[unknown], "the answer tells an IBAN exists"
+        [subscribed] = json.loads(answers[theirs])
+        assert subscribed["accounts"] == [{"iban": "<IBAN>", "mode": "pending", "sequence": None}]
 
         ledger.change(theirs, 99)
         ledger.change(mine, 1)
         ledger.flush()
-        [change] = await client.changes(mine, 1)
-        assert change["delta"] == 1
+        next_message = await client.receive()
+        assert (next_message["type"], next_message["iban"]) == ("balance_changed", mine)
+        assert next_message["delta"] == 1
         await owner.close()
         await client.close()
 
@@ -179,9 +186,17 @@ def test_an_oversized_message_closes_the_connection(gateway, minter):
         await client.send({"type": "subscribe", "accounts": ["DE" + "1" * 20] * 200})
         assert await client.closed_with() == 1009
 
-        early = await opened(gateway)
+        early = await opened(gateway)  # the server itself refuses the frame, before sign-in
         await early.send("x" * 5000)
-        error, code = await refused_with(early, None)
-        assert (error["code"], code) == ("message_too_big", 1009)
+        assert await early.closed_with() == 1009
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_handshake_carries_the_security_headers_too(gateway):
+    async def scenario() -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            await Client.open(gateway.ws, origin="https://evil.example")
+        assert "frame-ancestors 'none'" in refused.value.response.headers["content-security-policy"]
 
     asyncio.run(scenario())

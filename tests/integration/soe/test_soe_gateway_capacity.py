@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import socket
 import time
 
 import psutil
 import pytest
-from soe_live import Client, new_customer_id, now_ms, sequences
+from soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
+from websockets.exceptions import ConnectionClosed
 
 from stack.settings import settings
 
@@ -118,5 +121,42 @@ def test_the_gateway_holds_one_kafka_consumer_however_many_clients(gateway, mint
         ):
             assert delivered[0]["delta"] == 5
         await asyncio.gather(*(c.close() for c in clients))
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_floods_subscribe_and_never_reads_is_closed_at_its_queue_bound(
+    gateway, minter, ledger
+):
+    """8,000 subscribes (168 KB) from a client that never read once made the gateway hold
+    32,002 messages, 100 MB, for it. Now every reply counts toward the queue's bound."""
+    customer = new_customer_id()
+    iban = ledger.open_account(customer)
+    for n in range(20):  # every snapshot then carries 20 movements of about 1 KB
+        ledger.change(iban, 1, reason=f"{n} {os.urandom(500).hex()}")
+    ledger.flush()
+
+    async def scenario() -> None:
+        drops = gateway.metric("soe_queue_drops_total")
+        flooder = await Client.open(
+            gateway.ws,
+            origin=gateway.origin,
+            sock=tiny_receive_buffer(gateway.port),
+            compression=None,
+            max_queue=1,
+        )
+        await flooder.authenticate(minter.token(customer))
+        [snapshot] = await flooder.subscribe_when_known([iban])
+        await flooder.changes(iban, 20 - snapshot["sequence"])  # the gateway holds all 20
+        rss_before = gateway.rss()
+        request = json.dumps({"type": "subscribe", "accounts": [iban]})
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(8000):
+                await flooder.send(request)
+        assert await flooder.closed_with(timeout=30) == 4008
+        assert gateway.metric("soe_queue_drops_total") == drops + 1
+        assert 0 < gateway.metric("soe_send_queue_peak_messages") <= SEND_QUEUE_MESSAGES
+        grown = gateway.rss() - rss_before
+        assert grown < 20 * 2**20, f"the gateway grew by {grown / 2**20:.0f} MiB for one client"
 
     asyncio.run(scenario())

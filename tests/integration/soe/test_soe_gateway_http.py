@@ -138,3 +138,24 @@ def test_a_gateway_without_kafka_lives_but_is_not_ready(lonely_gateway, minter):
         assert await client.closed_with() == 1013
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/index.html", "/app.js", "/config.json", "/health", "/metrics", "/no-such-page"]
+)
+def test_every_answer_carries_the_security_headers(gateway, path):
+    headers = httpx.get(f"{gateway.http}{path}").headers
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "default-src 'none'" in policy
+    assert "script-src 'self'" in policy
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_the_policy_lets_the_dashboard_reach_the_sign_in_and_its_feed_only(gateway):
+    policy = httpx.get(f"{gateway.http}/").headers["content-security-policy"]
+    [connect] = [part for part in policy.split("; ") if part.startswith("connect-src")]
+    sor = httpx.get(f"{gateway.http}/config.json").json()["sor_url"]
+    assert set(connect.split()[1:]) == {"'self'", sor, gateway.ws.removesuffix("/ws")}

@@ -1,7 +1,7 @@
 import pytest
 from soe_factories import balance_state, change, changes
 
-from soe.accounts import AccountBook, snapshot
+from soe.accounts import AccountBook
 
 pytestmark = pytest.mark.unit
 IBAN = "DE44500105175407324931"
@@ -108,13 +108,3 @@ def test_an_account_changing_owner_moves_between_customers(book):
     assert moved.previous_owner == 7
     assert book.owned_by(7) == []
     assert [a.iban for a in book.owned_by(8)] == [IBAN]
-
-
-def test_a_snapshot_carries_the_state_and_the_recent_history(book):
-    book.apply_balance(balance_state(IBAN, balance=10_000, sequence=0))
-    for event in changes(IBAN, 1, 4):
-        book.apply_change(event)
-    shot = snapshot(book.get(IBAN), history_limit=2, fresh=True)
-    assert shot["type"] == "snapshot"
-    assert (shot["balance"], shot["sequence"], shot["fresh"]) == (10_400, 4, True)
-    assert [e["sequence"] for e in shot["history"]] == [3, 4]

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -7,9 +8,10 @@ from typing import Any
 import pytest
 from soe_factories import balance_state, change, changes
 
+from soe import metrics
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Hub, SendQueue
+from soe.connections import Connection, Frame, Hub, SendQueue
 from soe.protocol import CloseCode, Subscribe
 
 pytestmark = pytest.mark.unit
@@ -31,15 +33,14 @@ def staff() -> Principal:
 
 
 def sent(connection: Connection) -> list[dict[str, Any]]:
+    """What the client reads: everything queued for it, which leaves the queue empty."""
     messages = []
-    while len(connection.queue):
-        payload, _kind = connection.queue._items.popleft()[:2]
-        messages.append(json.loads(payload))
-    connection.queue._live = 0
+    while (frame := connection.queue.take()) is not None:
+        messages.append(json.loads(frame.text))
     return messages
 
 
-def make_hub(limit: int = 10) -> tuple[AccountBook, Hub]:
+def make_hub() -> tuple[AccountBook, Hub]:
     book = AccountBook(history_per_account=5)
     book.apply_balance(balance_state(MINE, customer_id=7, balance=10_000))
     book.apply_balance(balance_state(ALSO_MINE, customer_id=7, balance=0))
@@ -47,8 +48,10 @@ def make_hub(limit: int = 10) -> tuple[AccountBook, Hub]:
     return book, Hub(book, snapshot_history=3)
 
 
-def connect(hub: Hub, principal: Principal, limit: int = 10) -> Connection:
-    connection = Connection(principal, limit, "127.0.0.1:5000")
+def connect(
+    hub: Hub, principal: Principal, limit: int = 10, max_bytes: int = 1_000_000
+) -> Connection:
+    connection = Connection(principal, SendQueue(limit, max_bytes), "127.0.0.1:5000")
     hub.register(connection)
     return connection
 
@@ -58,32 +61,74 @@ def subscribe(hub: Hub, connection: Connection, **fields: Any) -> list[dict[str,
     return sent(connection)
 
 
-def test_the_send_queue_bounds_live_messages_but_not_replies():
+def frame(text: str) -> Frame:
+    return Frame(text, "ping", len(text.encode()))
+
+
+def test_the_send_queue_is_bounded_in_messages():
     async def scenario() -> None:
-        queue = SendQueue(live_limit=2)
-        assert queue.offer("a", "balance_changed")
-        assert queue.offer("b", "balance_changed")
-        assert not queue.offer("c", "balance_changed")
-        queue.put("snapshot", "snapshot")
-        assert len(queue) == 3
-        assert await queue.get() == ("a", "balance_changed")
-        assert queue.offer("d", "balance_changed")
-        assert [await queue.get() for _ in range(3)] == [
-            ("b", "balance_changed"),
-            ("snapshot", "snapshot"),
-            ("d", "balance_changed"),
-        ]
+        queue = SendQueue(max_messages=2, max_bytes=1000)
+        assert queue.offer(frame("a"))
+        assert queue.offer(frame("b"))
+        assert not queue.offer(frame("c"))
+        assert (await queue.get()).text == "a"
+        assert queue.offer(frame("d"))
+        assert [(await queue.get()).text for _ in range(2)] == ["b", "d"]
+
+    run(scenario)
+
+
+def test_the_send_queue_is_bounded_in_bytes_counted_in_utf8():
+    async def scenario() -> None:
+        queue = SendQueue(max_messages=100, max_bytes=10)
+        assert queue.offer(frame("€€€"))  # 9 bytes
+        assert not queue.offer(frame("ab"))
+        assert queue.offer(frame("a"))
+        assert queue.bytes == 10
+        await queue.get()
+        assert queue.bytes == 1
 
     run(scenario)
 
 
 def test_the_send_queue_wakes_a_waiting_writer():
     async def scenario() -> None:
-        queue = SendQueue(live_limit=2)
+        queue = SendQueue(max_messages=2, max_bytes=100)
         waiting = asyncio.create_task(queue.get())
         await asyncio.sleep(0)
-        queue.offer("x", "ping")
-        assert await asyncio.wait_for(waiting, 1) == ("x", "ping")
+        queue.offer(frame("x"))
+        assert (await asyncio.wait_for(waiting, 1)).text == "x"
+
+    run(scenario)
+
+
+def test_replies_count_toward_the_bound_and_a_client_that_never_reads_is_closed():
+    async def scenario() -> None:
+        _, hub = make_hub()
+        connection = connect(hub, customer(), limit=64, max_bytes=8_000)
+        request = Subscribe(type="subscribe", accounts=[MINE])
+        for _ in range(1000):  # a flood of subscribes, never read
+            hub.subscribe(connection, request)
+            if connection.closing.done():
+                break
+        assert connection.closing.result()[0] == CloseCode.SLOW_CONSUMER
+        assert len(connection.queue) == 0, "the queue is freed when the client is closed"
+        peak = metrics.SEND_QUEUE_PEAK_BYTES._value.get()
+        assert 0 < peak <= 1_000_000  # at most the largest bound any test connection had
+
+    run(scenario)
+
+
+def test_a_resume_that_would_not_fit_in_the_queue_gets_a_fresh_snapshot():
+    async def scenario() -> None:
+        book, hub = make_hub()
+        for event in changes(MINE, 1, 5):
+            book.apply_change(event)
+        connection = connect(hub, customer(), limit=4)
+        [shot, done] = subscribe(hub, connection, accounts=[MINE], resume={MINE: 0})
+        assert (shot["type"], shot["fresh"], shot["sequence"]) == ("snapshot", True, 5)
+        assert done["accounts"][0]["mode"] == "fresh_snapshot"
+        assert not connection.closing.done()
 
     run(scenario)
 
@@ -103,20 +148,21 @@ def test_a_customer_gets_a_snapshot_of_each_own_account():
     run(scenario)
 
 
-def test_someone_elses_account_is_refused_by_name():
+def test_someone_elses_account_is_answered_as_an_unknown_one_and_never_shown():
     async def scenario() -> None:
         _, hub = make_hub()
         connection = connect(hub, customer())
-        messages = subscribe(hub, connection, accounts=[THEIRS, MINE])
-        error = messages[0]
-        assert (error["type"], error["code"], error["iban"]) == (
-            "error",
-            "account_forbidden",
-            THEIRS,
-        )
-        assert THEIRS in error["message"]
-        assert messages[1]["iban"] == MINE
+        unknown = "DE02120300000000202051"
+        [foreign_answer] = subscribe(hub, connection, accounts=[THEIRS])
+        [unknown_answer] = subscribe(hub, connection, accounts=[unknown])
+        assert foreign_answer["accounts"] == [{"iban": THEIRS, "mode": "pending", "sequence": None}]
+        assert unknown_answer["accounts"] == [
+            {"iban": unknown, "mode": "pending", "sequence": None}
+        ]
         hub.publish_change(change(THEIRS, 1, customer_id=8))
+        hub.publish_state(
+            hub.book.apply_balance(balance_state(THEIRS, customer_id=8, status="frozen"))
+        )
         assert sent(connection) == []
 
     run(scenario)
@@ -133,16 +179,49 @@ def test_an_account_not_yet_known_is_decided_when_it_appears():
         event = change(new, 1)
         book.apply_change(event)
         hub.publish_change(event)
-        [refused, resumed] = sent(connection)
-        assert (refused["code"], refused["iban"]) == ("account_forbidden", foreign)
+        [resumed] = sent(connection)
         assert (resumed["type"], resumed["sequence"], resumed["replayed"]) == (
             "balance_changed",
             1,
             True,
         )
+        assert set(connection.pending) == {foreign}, "another's account stays pending, silent"
+        hub.publish_state(book.apply_balance(balance_state(foreign, customer_id=7)))
+        [shot] = sent(connection)
+        assert (shot["type"], shot["iban"]) == ("snapshot", foreign)
         assert hub._pending == {}
 
     run(scenario)
+
+
+def test_asking_for_accounts_that_are_not_yours_counts_toward_the_close(caplog):
+    async def scenario() -> None:
+        _, hub = make_hub()
+        connection = connect(hub, customer(), limit=1000)
+        for _ in range(20):
+            hub.subscribe(connection, Subscribe(type="subscribe", accounts=[THEIRS, MINE]))
+            if connection.closing.done():
+                break
+        assert connection.errors == 10
+        assert connection.closing.result()[0] == CloseCode.POLICY_VIOLATION
+
+    caplog.set_level(logging.WARNING, logger="soe.connections")
+    run(scenario)
+    refusals = [r for r in caplog.records if "not theirs" in r.getMessage()]
+    assert 1 <= len(refusals) <= 10
+
+
+def test_refusal_log_lines_are_limited_however_many_clients_ask(caplog):
+    async def scenario() -> None:
+        _, hub = make_hub()
+        for _ in range(50):
+            connection = connect(hub, customer())
+            hub.subscribe(connection, Subscribe(type="subscribe", accounts=[THEIRS]))
+
+    caplog.set_level(logging.WARNING, logger="soe.connections")
+    run(scenario)
+    refusals = [r for r in caplog.records if "not theirs" in r.getMessage()]
+    assert len(refusals) <= 11
 
 
 def test_pending_accounts_are_bounded_per_connection():
@@ -248,7 +327,6 @@ def test_a_client_that_stops_reading_is_closed_and_others_keep_receiving():
             sent(quick)
         assert slow.closing.done()
         assert slow.closing.result()[0] == CloseCode.SLOW_CONSUMER
-        assert len(hub) == 1
         event = change(MINE, 6)
         book.apply_change(event)
         hub.publish_change(event)
@@ -295,7 +373,20 @@ def test_alerts_reach_the_owner_watching_the_account():
         other = connect(hub, customer(8))
         subscribe(hub, mine)
         subscribe(hub, other)
-        hub.publish_alert({"alert_id": "a", "kind": "low_balance", "customer_id": 7, "iban": MINE})
+        hub.publish_alert(
+            {
+                "alert_id": "sor:bin.000001:1:0:low_balance",
+                "kind": "low_balance",
+                "customer_id": 7,
+                "iban": MINE,
+                "currency": "EUR",
+                "balance": 900,
+                "amount": -100,
+                "threshold": 1000,
+                "message": "Your balance is low",
+                "raised_at": 1,
+            }
+        )
         assert [m["type"] for m in sent(mine)] == ["alert"]
         assert sent(other) == []
 

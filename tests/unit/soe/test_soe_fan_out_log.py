@@ -6,7 +6,7 @@ from soe_factories import balance_state, change
 
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Hub
+from soe.connections import Connection, Hub, SendQueue
 from soe.fan_out_log import FanOut, FanOutLog
 from soe.protocol import Subscribe
 
@@ -68,7 +68,7 @@ def test_the_hub_records_each_change_with_the_connections_it_was_queued_to():
         hub = Hub(book, snapshot_history=3, fan_outs=FanOutLog(capacity=10))
         principal = Principal("anna", 7, "feed:own", int(time.time()) + 300, "jti-1")
         for port in (5000, 5001):
-            connection = Connection(principal, 10, f"127.0.0.1:{port}")
+            connection = Connection(principal, SendQueue(10, 100_000), f"127.0.0.1:{port}")
             hub.register(connection)
             hub.subscribe(connection, Subscribe(type="subscribe", accounts=[MINE]))
 
