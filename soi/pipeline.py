@@ -185,10 +185,10 @@ class Pipeline:
             self._produce(
                 self.config.state_topic, account.encode(), state.encode(memory), partition
             )
-        producer.send_offsets_to_transaction(
-            batch_offsets(self.config.input_topic, batch.records),
-            self._consumer.consumer_group_metadata(),
-        )
+        offsets = batch_offsets(self.config.input_topic, batch.records)
+        group = self._consumer.consumer_group_metadata()
+        # A broker failing over, or this process frozen for a while, times these out: retried.
+        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group))
         self._retrying(producer.commit_transaction)
 
     def _produce(self, topic: str, key: bytes, value: bytes | None, partition: int = -1) -> None:
@@ -208,7 +208,7 @@ class Pipeline:
             except KafkaException as error:
                 if not error.args[0].retriable():
                     raise
-                log.warning("committing the batch: %s; retrying", error.args[0])
+                log.warning("committing the batch: %s; trying again", error.args[0])
 
     def _abort(self, records: list[InputRecord], error: KafkaException) -> None:
         """Undo the batch: Kafka discards its records, we rewind to its first offsets."""
