@@ -322,6 +322,19 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "account__currency")
     search_fields = ("account__iban", "reason", "created_by_username", "transfer_id")
     list_select_related = ("account",)
+    # The entry's page reads amounts as money, not as the minor units the columns hold.
+    fields = (
+        "account",
+        "kind",
+        "amount_money",
+        "balance_after_money",
+        "reason",
+        "created_by_username",
+        "created_at",
+        "transfer_id",
+        "idempotency_key",
+    )
+    readonly_fields = fields
 
     @admin.display(description="Amount", ordering="amount")
     def amount_money(self, entry: LedgerEntry) -> str:

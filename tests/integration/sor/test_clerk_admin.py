@@ -269,3 +269,11 @@ def test_a_staff_member_who_may_only_view_sees_accounts_but_cannot_move_money(
     assert 'value="deposit"' not in browser.get(CHANGELIST).content.decode()
     _action(browser, "deposit", [account], apply="1", amount="1", reason="x")
     assert Account.objects.get(pk=account.pk).balance == 10_000
+
+
+def test_a_ledger_entrys_page_reads_amounts_as_money(desk, open_account):
+    account = open_account(balance=1_219_500)
+    entry = services.withdraw(account.pk, 4_500, reason="Cash at the counter")
+    page = desk.get(f"/admin/bank/ledgerentry/{entry.pk}/change/").content.decode()
+    assert "-45.00 EUR" in page and "12,150.00 EUR" in page
+    assert "-4500" not in page and "1215000" not in page

@@ -4,13 +4,13 @@ import pytest
 from soi_envelopes import account, envelope, fixture, ledger_entry
 
 from soi.accounts import AccountMemory, on_account_change, on_ledger_entry
-from soi.alerts import Thresholds
+from soi.alerts import PerCurrency, Thresholds
 from soi.cdc import ContractViolation, SourcePosition, parse_envelope
 
 pytestmark = pytest.mark.unit
 
 NOW = 1795459808000
-THRESHOLDS = Thresholds(low_balance=10_000, large_movement=500_000)
+THRESHOLDS = Thresholds(PerCurrency.parse("low", "100"), PerCurrency.parse("large", "5000"))
 
 
 def change(raw: bytes, memory: AccountMemory | None = None):
