@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from events.money import readable
 from ops.connector import ConnectorStatus
@@ -95,9 +98,21 @@ def retention(ms: int | None) -> str:
 
 
 def topics_table(topics: list[TopicSummary]) -> Table:
-    table = Table(title=f"{len(topics)} topics")
-    for name in ("topic", "partitions", "replication", "cleanup", "retention", "messages"):
-        table.add_column(name, justify="left" if name in ("topic", "cleanup") else "right")
+    # A narrow terminal gets short headings and light borders, so no topic name is cut short.
+    short = narrow()
+    table = Table(title=f"{len(topics)} topics", box=box.SIMPLE_HEAD if short else box.HEAVY_HEAD)
+    names = (
+        ("topic", "parts", "repl", "cleanup", "kept", "messages")
+        if short
+        else ("topic", "partitions", "replication", "cleanup", "retention", "messages")
+    )
+    for name in names:
+        table.add_column(
+            name,
+            justify="left" if name in ("topic", "cleanup") else "right",
+            overflow="fold",
+            no_wrap=name != "topic",
+        )
     for t in topics:
         compacted = "compact" in t.cleanup_policy
         table.add_row(
@@ -132,16 +147,18 @@ def records(items: list[Record], output: Output, title: str | None = None) -> No
         if title:
             out.print(f"[bold]{escape(title)}[/]")
         for record in items:
-            out.print(record_block(record))
+            out.print(record_block(record), soft_wrap=False)
     elif items or title:
         console().print(records_table(items, title, header=title is not None))
 
 
-def record_block(record: Record) -> str:
-    """One record for a narrow terminal: a head line, then the record indented below it."""
+def record_block(record: Record) -> Group:
+    """One record for a narrow terminal: a head line, then the record wrapped and indented."""
     position, time, key, what, text = record_cells(record)
-    body = "\n".join(f"  {line}" for line in text.splitlines())
-    return f"[bold]{position}[/] {time} {what} key {key}\n{body}"
+    return Group(
+        Text.from_markup(f"[bold]{position}[/] {time} {what} key {key}"),
+        Padding(Text.from_markup(text), (0, 0, 0, 2), expand=False),
+    )
 
 
 def records_table(records: list[Record], title: str | None = None, header: bool = True) -> Table:
