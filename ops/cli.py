@@ -191,7 +191,7 @@ def consume(
     their offset. Reads up to the end offsets taken at start, then stops, or with --follow
     goes on printing new records until Ctrl-C; --from-end prints only new ones.
 
-    Example: `bankctl consume bank.balance-changed --key NL91LIVE0000000017 --limit 5`
+    Example: `bankctl consume bank.balance-changed --key NL58LIVE0000000001 --limit 5`
     """
     if key and topic == topics.CDC_MONEY and looks_like_iban(key):
         database = _database(db_host, db_port, db_name, db_user, timeout)
@@ -415,7 +415,7 @@ def trace_account(
     watchers. A hop not reached yet says so; the gateway hop says n/a when the gateway cannot
     be asked or no longer remembers the event.
 
-    Example: `bankctl trace 'NL16 LIVE 0428 5290 06' --limit 3`
+    Example: `bankctl trace 'NL58 LIVE 0000 0000 01' --limit 3`
     """
     database = _database(db_host, db_port, db_name, db_user, timeout)
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)

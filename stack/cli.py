@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sor.bank.demo_accounts import demo_accounts_line
 from stack import install, status
 from stack.settings import REPO_ROOT, settings
 
@@ -39,6 +40,7 @@ def _print_where_to_go() -> None:
     console.print(f"  REST API               {config.sor_url}/api/")
     console.print(f"  Customer dashboard     {config.soe_url}/")
     console.print(f"      login              demo / {env('BANK_DEMO_PASSWORD')}")
+    console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
     console.print(f"  Kafka                  {config.kafka_bootstrap}")
     console.print(f"  Kafka Connect          {config.connect_url}/connectors")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")

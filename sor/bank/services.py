@@ -74,12 +74,14 @@ def open_account(
     terms: Terms | None = None,
     opening_balance: int = 0,
     by: AbstractBaseUser | None = None,
+    iban_wanted: str | None = None,
 ) -> Account:
-    """A new open account with a fresh IBAN; an opening balance is booked as its first entry."""
+    """A new open account with a fresh IBAN (or ``iban_wanted``, which must be free: the demo
+    data's fixed numbers); an opening balance is booked as its first entry."""
     terms = terms or Terms(overdraft_limit=0, low_balance_threshold=None)
     check_opening(currency, terms, opening_balance)
     with transaction.atomic():
-        account = _create_with_fresh_iban(customer, currency, terms)
+        account = _create_with_fresh_iban(customer, currency, terms, iban_wanted)
         if opening_balance:
             _book(account, opening_balance, Kind.OPENING, "Opening balance", by)
             _save(account)
@@ -279,9 +281,11 @@ def _set_status(account_id: int, status: str, expected_version: int | None) -> A
     return account
 
 
-def _create_with_fresh_iban(customer: Customer, currency: str, terms: Terms) -> Account:
-    for _ in range(_IBAN_ATTEMPTS):
-        candidate = iban.issue_new()
+def _create_with_fresh_iban(
+    customer: Customer, currency: str, terms: Terms, wanted: str | None = None
+) -> Account:
+    for _ in range(1 if wanted else _IBAN_ATTEMPTS):
+        candidate = wanted or iban.issue_new()
         try:
             with transaction.atomic():
                 return Account.objects.create(
@@ -292,7 +296,7 @@ def _create_with_fresh_iban(customer: Customer, currency: str, terms: Terms) -> 
                     low_balance_threshold=terms.low_balance_threshold,
                 )
         except IntegrityError:
-            if not Account.objects.filter(iban=candidate).exists():
+            if wanted or not Account.objects.filter(iban=candidate).exists():
                 raise
     raise RuntimeError(f"no free IBAN after {_IBAN_ATTEMPTS} tries; the number space is full")
 
