@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
 from rich.table import Table
-from rich.text import Text
 
 from events.money import readable
 from ops.connector import ConnectorStatus
@@ -147,18 +146,22 @@ def records(items: list[Record], output: Output, title: str | None = None) -> No
         if title:
             out.print(f"[bold]{escape(title)}[/]")
         for record in items:
-            out.print(record_block(record), soft_wrap=False)
+            out.print(record_block(record, out.width))
     elif items or title:
         console().print(records_table(items, title, header=title is not None))
 
 
-def record_block(record: Record) -> Group:
+def record_block(record: Record, width: int) -> str:
     """One record for a narrow terminal: a head line, then the record wrapped and indented."""
-    position, time, key, what, text = record_cells(record)
-    return Group(
-        Text.from_markup(f"[bold]{position}[/] {time} {what} key {key}"),
-        Padding(Text.from_markup(text), (0, 0, 0, 2), expand=False),
+    position, time, key, what, _ = record_cells(record)
+    body = "\n".join(
+        escape(wrapped)
+        for line in summary(record).splitlines()
+        for wrapped in textwrap.wrap(
+            line, width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False
+        )
     )
+    return f"[bold]{position}[/] {time} {what} key {key}\n{body}"
 
 
 def records_table(records: list[Record], title: str | None = None, header: bool = True) -> Table:
