@@ -96,6 +96,14 @@ class Thresholds:
         )
 
 
+# A status change the customer is told about, and how; the clerk's reason follows the words.
+_STATUS_ALERTS = {
+    "frozen": ("account_frozen", "has been frozen; contact your bank"),
+    "open": ("account_unfrozen", "is open again"),
+    "closed": ("account_closed", "has been closed"),
+}
+
+
 def raised_by(
     *,
     event_id: str,
@@ -109,6 +117,7 @@ def raised_by(
     account_threshold: int | None,
     thresholds: Thresholds,
     now_ms: int,
+    status_reason: str = "",
 ) -> list[dict[str, Any]]:
     """Alerts for crossing a line, not for staying beyond it: each fires once per crossing."""
     delta = new_balance - old_balance
@@ -139,8 +148,10 @@ def raised_by(
                 f"A movement of {readable(delta, currency, signed=True)} on {iban}",
             )
         )
-    if new_status == "frozen" and old_status != "frozen":
-        found.append(("account_frozen", None, f"{iban} has been frozen; contact your bank"))
+    if new_status != old_status and new_status in _STATUS_ALERTS:
+        kind, told = _STATUS_ALERTS[new_status]
+        why = f": {status_reason}" if status_reason else ""
+        found.append((kind, None, f"{iban} {told}{why}"))
     return [
         {
             "alert_id": f"{event_id}:{kind}",

@@ -22,7 +22,7 @@ DEBUG = env("DJANGO_DEBUG", "false").lower() in {"1", "true", "yes", "on"}
 ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "sor.bank.apps.BankAdminConfig",  # django.contrib.admin with the bank's own site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

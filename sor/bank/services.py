@@ -249,21 +249,45 @@ def ensure_version(account: Account, expected_version: int | None) -> None:
         raise StaleVersion(expected_version, account.version)
 
 
-def freeze(account_id: int, *, expected_version: int | None = None) -> Account:
+def freeze(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
     """No money moves on a frozen account until it is unfrozen. Freezing twice changes nothing."""
-    return _set_status(account_id, Status.FROZEN, expected_version)
+    return _set_status(account_id, Status.FROZEN, expected_version, reason, by)
 
 
-def unfreeze(account_id: int, *, expected_version: int | None = None) -> Account:
-    return _set_status(account_id, Status.OPEN, expected_version)
+def unfreeze(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
+    return _set_status(account_id, Status.OPEN, expected_version, reason, by)
 
 
-def close(account_id: int, *, expected_version: int | None = None) -> Account:
+def close(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
     """Closing is for good, and only once the balance is zero."""
-    return _set_status(account_id, Status.CLOSED, expected_version)
+    return _set_status(account_id, Status.CLOSED, expected_version, reason, by)
 
 
-def _set_status(account_id: int, status: str, expected_version: int | None) -> Account:
+def _set_status(
+    account_id: int,
+    status: str,
+    expected_version: int | None,
+    reason: str,
+    by: AbstractBaseUser | None,
+) -> Account:
     with transaction.atomic():
         account = lock_account(account_id)
         ensure_version(account, expected_version)
@@ -277,7 +301,9 @@ def _set_status(account_id: int, status: str, expected_version: int | None) -> A
                 "pay it out or transfer it before closing"
             )
         account.status = status
-        _save(account, "status")
+        account.status_reason = reason.strip()
+        account.status_changed_by_username = by.get_username() if by else ""
+        _save(account, "status", "status_reason", "status_changed_by_username")
     return account
 
 
