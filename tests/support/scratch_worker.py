@@ -73,3 +73,6 @@ def _delete_namespace(bootstrap: str, namespace: str) -> None:
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result()
+    # The worker's consumer group (soi.config.APP_ID) outlives its topics otherwise.
+    for future in admin.delete_consumer_groups([f"{namespace}-soi"]).values():
+        future.result()
