@@ -145,6 +145,8 @@ SPECTACULAR_SETTINGS = {
 
 # The dashboard asks for live-feed tokens from the browser; only that endpoint answers CORS.
 CORS_ALLOWED_ORIGINS = STACK.dashboard_origins
+# Where the admin's "View site" goes: the customers' dashboard.
+DASHBOARD_URL = STACK.dashboard_origins[0] + "/"
 CORS_URLS_REGEX = r"^/api/auth/live-token/$"
 
 LIVE_TOKEN_PRIVATE_KEY_PEM = env("BANK_LIVE_TOKEN_PRIVATE_KEY", "")

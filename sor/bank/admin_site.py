@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
-
-from stack.settings import settings
 
 FIRST = "bank"
 
@@ -22,7 +21,7 @@ class BankAdminSite(AdminSite):
 
     @property
     def site_url(self) -> str:  # type: ignore[override]
-        return settings().dashboard_origins[0] + "/"
+        return settings.DASHBOARD_URL
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         apps = super().get_app_list(request, app_label)
