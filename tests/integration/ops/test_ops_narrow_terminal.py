@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from events import codec, topics
 from ops.cli import app
+from stack.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,13 @@ def test_follow_from_the_end_prints_only_new_records(scratch_topic):
         rest, errors = process.communicate(timeout=30)
         assert process.returncode == 0, errors
     assert "NL00OLD" not in rest
+
+
+def test_the_hint_for_a_stack_that_is_down_names_a_command_that_works():
+    result = at_80("topics", "--bootstrap", "127.0.0.1:1", "--timeout", "2")
+    assert result.exit_code == 3
+    assert "`make status`" in result.output
+    status = subprocess.run(
+        ["make", "--no-print-directory", "status"], cwd=REPO_ROOT, capture_output=True
+    )
+    assert status.returncode == 0, status.stdout + status.stderr  # the stack is up: it says so
