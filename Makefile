@@ -10,7 +10,7 @@ STACK := $(PY) -m stack
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
 	@echo "make test     run every test (starts the stack first when it is not running)"
-	@echo "make status   state of each component     make logs   follow every log"
+	@echo "make status   state of each component     make logs   follow every log (C=soi: one)"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
 	@echo "make lint     ruff check and format check"
 	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
@@ -39,8 +39,9 @@ down:
 status:
 	@$(STACK) status
 
+# `make logs C=soi` follows one component's log.
 logs:
-	@$(STACK) logs
+	@$(STACK) logs $(C)
 
 wipe:
 	@$(STACK) wipe --yes

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
-CDC_PREFIX = "sor"
+# The connector's topic.prefix. Only a test's scratch worker sets BANK_CDC_TOPIC_PREFIX, to read
+# CDC topics of its own instead of the bank's.
+CDC_PREFIX = os.environ.get("BANK_CDC_TOPIC_PREFIX") or "sor"
 # Account rows and ledger entries are routed by the connector into ONE topic keyed by account id,
 # so a ledger entry and the balance update of the same transaction arrive in commit order.
 CDC_MONEY = f"{CDC_PREFIX}.bank.money"

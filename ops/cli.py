@@ -15,13 +15,14 @@ from events import topics
 from ops import config, render
 from ops import lag as lag_of
 from ops.connector import Connect, ConnectorStatus, paused, resumed, running
-from ops.consume import Selection, follow, history, parse_since
+from ops.consume import Selection, end_offsets, follow, history, parse_since
 from ops.database import Database
 from ops.errors import CANNOT, FINDINGS, OpsError
 from ops.gateway import Gateway
 from ops.interrupt import stop_requested
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
+from ops.records import looks_like_iban
 from ops.topics import summaries
 from ops.trace import trace
 from stack.connector import load_connector
@@ -93,66 +94,6 @@ def list_topics(
         render.console().print(render.topics_table(found))
 
 
-@app.command()
-@reports_errors
-def consume(
-    topic: Annotated[str, typer.Argument(help="e.g. sor.bank.money or bank.balance-changed")],
-    from_beginning: Annotated[
-        bool, typer.Option("--from-beginning", help="Start at the first record.")
-    ] = False,
-    since: Annotated[
-        str | None,
-        typer.Option(help="Start at a time: 10m, 2h, 1d ago, 2026-11-23T09:30 (UTC) or epoch ms."),
-    ] = None,
-    follow_new: Annotated[
-        bool, typer.Option("--follow", "-f", help="Then print new records as they arrive.")
-    ] = False,
-    key: Annotated[
-        str | None,
-        typer.Option(help='Only records with this key: an IBAN, or an id as in {"account_id": 7}.'),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="How many records from history: the first N with --from-beginning or --since, "
-            "else the last N (default 10).",
-            show_default=False,
-        ),
-    ] = None,
-    partition: Annotated[int | None, typer.Option(help="Only this partition.")] = None,
-    output: Annotated[
-        render.Output, typer.Option("--output", "-o", help="table, json (pretty) or jsonl.")
-    ] = render.Output.table,
-    bootstrap: Bootstrap = None,
-    timeout: Timeout = 5.0,
-) -> None:
-    """Decoded records of any topic, oldest first.
-
-    Debezium envelopes show as before → after with the operation and binlog position, Avro
-    events are decoded with the repo's schemas, undecodable records are marked as such with
-    their offset. Reads up to the end offsets taken at start, then stops, or with --follow
-    goes on printing new records until Ctrl-C.
-
-    Example: `bankctl consume bank.balance-changed --key NL16LIVE0428529006 --limit 5`
-    """
-    selection = Selection(
-        topic=topic,
-        partition=partition,
-        key=key,
-        from_beginning=from_beginning,
-        since_ms=parse_since(since) if since else None,
-        limit=limit,
-    )
-    kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
-    past, ends = history(kafka, selection)
-    render.records(past, output, title=f"{topic}: {len(past)} records")
-    if follow_new:
-        with stop_requested() as stop:
-            for record in follow(kafka, selection, ends, stop):
-                render.records([record], output)
-
-
 ConnectUrl = Annotated[
     str | None,
     typer.Option(
@@ -198,6 +139,88 @@ def _database(
 
 @app.command()
 @reports_errors
+def consume(
+    topic: Annotated[str, typer.Argument(help="e.g. sor.bank.money or bank.balance-changed")],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the first record.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Start at a time: 10m, 2h, 1d ago, 2026-11-23T09:30 (UTC) or epoch ms."),
+    ] = None,
+    follow_new: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then print new records as they arrive.")
+    ] = False,
+    from_end: Annotated[
+        bool,
+        typer.Option(
+            "--from-end", help="No history: start at the end and print only new records (follows)."
+        ),
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Only records of this key: an IBAN (on sor.bank.money too, whose key is the "
+            'account id: the IBAN is looked up in the database), or an id as in {"account_id": 7}.'
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="How many records from history: the first N with --from-beginning or --since, "
+            "else the last N (default 10).",
+            show_default=False,
+        ),
+    ] = None,
+    partition: Annotated[int | None, typer.Option(help="Only this partition.")] = None,
+    output: Annotated[
+        render.Output, typer.Option("--output", "-o", help="table, json (pretty) or jsonl.")
+    ] = render.Output.table,
+    bootstrap: Bootstrap = None,
+    db_host: DbHost = None,
+    db_port: DbPort = None,
+    db_name: DbName = None,
+    db_user: DbUser = None,
+    timeout: Timeout = 5.0,
+) -> None:
+    """Decoded records of any topic, oldest first.
+
+    Debezium envelopes show as before → after with the operation and binlog position, Avro
+    events are decoded with the repo's schemas, undecodable records are marked as such with
+    their offset. Reads up to the end offsets taken at start, then stops, or with --follow
+    goes on printing new records until Ctrl-C; --from-end prints only new ones.
+
+    Example: `bankctl consume bank.balance-changed --key NL58LIVE0000000001 --limit 5`
+    """
+    if key and topic == topics.CDC_MONEY and looks_like_iban(key):
+        database = _database(db_host, db_port, db_name, db_user, timeout)
+        try:
+            key = str(database.account(key).id)
+        finally:
+            database.close()
+    selection = Selection(
+        topic=topic,
+        partition=partition,
+        key=key,
+        from_beginning=from_beginning,
+        since_ms=parse_since(since) if since else None,
+        limit=limit,
+    )
+    kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
+    if from_end:
+        ends = end_offsets(kafka, selection)
+    else:
+        past, ends = history(kafka, selection)
+        render.records(past, output, title=f"{topic}: {len(past)} records")
+    if follow_new or from_end:
+        with stop_requested() as stop:
+            for record in follow(kafka, selection, ends, stop):
+                render.records([record], output)
+
+
+@app.command()
+@reports_errors
 def lag(
     as_json: JsonFlag = False,
     bootstrap: Bootstrap = None,
@@ -213,7 +236,8 @@ def lag(
 
     Each consumer group per partition and in total (the worker's derivation is group
     bank-derivation); the gateway, which reads without a group and reports its lag at
-    /metrics; the CDC connector's committed binlog position against the database's.
+    /metrics; the CDC connector's committed binlog position against the database's. Exits 3
+    when the gateway, Connect or the database cannot be asked (after showing what could be read).
 
     Example: `bankctl lag` or `bankctl lag --json | jq '.groups[] | {group, total}'`
     """
@@ -237,6 +261,12 @@ def lag(
         )
     else:
         render.print_all(render.lag_tables(groups, gateway, connectors))
+    unanswered = lag_of.unanswered(gateway, connectors)
+    if unanswered:
+        # The numbers that could be read are shown; the exit code says some could not.
+        for problem in unanswered:
+            render.console(stderr=True).print(f"[bold red]error:[/] {escape(problem)}")
+        raise typer.Exit(CANNOT)
 
 
 connector_app = typer.Typer(
@@ -385,7 +415,7 @@ def trace_account(
     watchers. A hop not reached yet says so; the gateway hop says n/a when the gateway cannot
     be asked or no longer remembers the event.
 
-    Example: `bankctl trace 'NL16 LIVE 0428 5290 06' --limit 3`
+    Example: `bankctl trace 'NL58 LIVE 0000 0000 01' --limit 3`
     """
     database = _database(db_host, db_port, db_name, db_user, timeout)
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)

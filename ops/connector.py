@@ -64,8 +64,7 @@ class Connect:
             raise Unreachable(
                 f"Kafka Connect is not answering: {error or type(error).__name__}",
                 where=self.url,
-                hint="is the stack up? `python -m stack status`; set BANK_CONNECT_PORT or pass "
-                "--connect-url",
+                hint="is the stack up? `make status`; set BANK_CONNECT_PORT or pass --connect-url",
             ) from None
         if response.status_code == 404 and name is not None:
             known = ", ".join(self.names()) or "none"

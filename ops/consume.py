@@ -52,6 +52,12 @@ def history(kafka: Kafka, selection: Selection) -> tuple[list[Record], dict[Posi
     return records[-(selection.limit or TAIL) :], ends
 
 
+def end_offsets(kafka: Kafka, selection: Selection) -> dict[Position, int]:
+    """Where new records of the selection will appear: following from here skips all history."""
+    marks = kafka.watermarks(kafka.positions(selection.topic, selection.partition))
+    return {pos: high for pos, (_, high) in marks.items()}
+
+
 def follow(
     kafka: Kafka, selection: Selection, ends: dict[Position, int], stop: threading.Event
 ) -> Iterator[Record]:

@@ -144,7 +144,7 @@ def _explained(error: MySQLdb.OperationalError, address: DatabaseAddress) -> Ops
         return Unreachable(
             f"the database is not reachable: {message}",
             where=where,
-            hint="is the stack up? `python -m stack status`; set BANK_DB_HOST/BANK_DB_PORT "
+            hint="is the stack up? `make status`; set BANK_DB_HOST/BANK_DB_PORT "
             "or pass --db-host/--db-port",
         )
     if code in _ACCESS_DENIED:

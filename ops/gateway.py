@@ -41,8 +41,7 @@ class Gateway:
             raise Unreachable(
                 f"the gateway is not answering: {error or type(error).__name__}",
                 where=self.url,
-                hint="is the stack up? `python -m stack status`; set BANK_SOE_PORT or pass "
-                "--gateway-url",
+                hint="is the stack up? `make status`; set BANK_SOE_PORT or pass --gateway-url",
             ) from None
         if response.status_code == 404:
             raise OpsError(

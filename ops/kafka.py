@@ -30,7 +30,7 @@ _FATAL_CONNECTION_ERRORS = {
     KafkaError._AUTHENTICATION,
     KafkaError._SSL,
 }
-_HINT = "is the stack up? `python -m stack status`; set BANK_KAFKA_BOOTSTRAP or pass --bootstrap"
+_HINT = "is the stack up? `make status`; set BANK_KAFKA_BOOTSTRAP or pass --bootstrap"
 
 
 class Kafka:
@@ -152,7 +152,7 @@ class Kafka:
                     raise Unreachable(
                         f"Kafka stopped delivering records of {waiting}",
                         where=self.bootstrap,
-                        hint="check the broker's log: `python -m stack logs kafka`",
+                        hint="check the broker's log: `make logs C=kafka`",
                     )
                 for message in messages:
                     pos = (message.topic(), message.partition())

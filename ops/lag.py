@@ -169,6 +169,15 @@ def source_connectors(connect: Connect, database: Database) -> ConnectorsLag:
     return ConnectorsLag(connect.url, [_against(s, now) for s in sources])
 
 
+def unanswered(gateway: GatewayLag, connectors: ConnectorsLag) -> list[str]:
+    """What `lag` could not read, each naming where: any of it makes the answer incomplete."""
+    problems = [f"{gateway.url}: {gateway.problem}"] if gateway.problem else []
+    if connectors.problem:
+        problems.append(f"{connectors.url}: {connectors.problem}")
+    problems += [f"connector {s.connector}: {s.problem}" for s in connectors.sources if s.problem]
+    return problems
+
+
 def _committed_position(connect: Connect, name: str) -> dict[str, Any] | None:
     offsets = connect.offsets(name)
     return offsets[0]["offset"] if offsets else None

@@ -4,6 +4,7 @@ other JSON, tombstones, and whatever else as undecodable, with the reason, never
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ DEBEZIUM, AVRO, JSON, TOMBSTONE, UNDECODABLE = (
     "tombstone",
     "undecodable",
 )
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _PREVIEW_BYTES = 32
 
 
@@ -94,6 +96,11 @@ def decode_value(raw: bytes | None) -> dict[str, Any]:
 def _undecodable(raw: bytes, reason: str) -> dict[str, Any]:
     preview = raw[:_PREVIEW_BYTES].hex() + ("…" if len(raw) > _PREVIEW_BYTES else "")
     return {"format": UNDECODABLE, "error": reason, "value": {"bytes": len(raw), "hex": preview}}
+
+
+def looks_like_iban(text: str) -> bool:
+    """Two letters, two check digits, then letters and digits: an IBAN as a person types it."""
+    return _IBAN_SHAPE.fullmatch(text.replace(" ", "").upper()) is not None
 
 
 def key_matches(record_key: str | None, wanted: str) -> bool:

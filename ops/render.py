@@ -1,19 +1,27 @@
-"""How bankctl prints: rich tables for people, JSON for scripts. Amounts stay in minor units."""
+"""How bankctl prints: rich tables for people, JSON for scripts.
+
+People read amounts next to a currency code in major units (``12,176.01 EUR``); JSON keeps the
+integer minor units of the events. A terminal narrower than ``WIDE`` columns gets one block per
+record instead of a table whose columns would be a few characters wide.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from events.money import readable
 from ops.connector import ConnectorStatus
 from ops.database import LedgerRow
 from ops.lag import ConnectorsLag, GatewayLag, GroupLag, SourceLag
@@ -23,6 +31,10 @@ from ops.topics import TopicSummary
 from ops.trace import AccountTrace, ChangeTrace
 
 _OPS = {"c": "insert", "u": "update", "d": "delete", "r": "snapshot"}
+# Columns of an account row that hold money in the row's own currency.
+_ACCOUNT_MONEY = ("balance", "overdraft_limit", "low_balance_threshold")
+# Below this many columns tables of records and traces turn into blocks, one per record.
+WIDE = 120
 
 
 def console(stderr: bool = False) -> Console:
@@ -36,6 +48,10 @@ def console(stderr: bool = False) -> Console:
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def narrow(out: Console | None = None) -> bool:
+    return (out or console()).width < WIDE
 
 
 def print_all(items: Iterable[Table | str]) -> None:
@@ -72,10 +88,6 @@ def duration(ms: float | None) -> str:
     return f"{sign}{ms / 86_400_000:.0f} d"
 
 
-def signed(amount: int) -> str:
-    return f"{amount:+d}"
-
-
 def retention(ms: int | None) -> str:
     # Kafka's "keep forever" is -1; Debezium asks for Long.MAX_VALUE.
     return "forever" if ms is None or ms >= 2**62 else duration(ms)
@@ -85,9 +97,21 @@ def retention(ms: int | None) -> str:
 
 
 def topics_table(topics: list[TopicSummary]) -> Table:
-    table = Table(title=f"{len(topics)} topics")
-    for name in ("topic", "partitions", "replication", "cleanup", "retention", "messages"):
-        table.add_column(name, justify="left" if name in ("topic", "cleanup") else "right")
+    # A narrow terminal gets short headings and light borders, so no topic name is cut short.
+    short = narrow()
+    table = Table(title=f"{len(topics)} topics", box=box.SIMPLE_HEAD if short else box.HEAVY_HEAD)
+    names = (
+        ("topic", "parts", "repl", "cleanup", "kept", "messages")
+        if short
+        else ("topic", "partitions", "replication", "cleanup", "retention", "messages")
+    )
+    for name in names:
+        table.add_column(
+            name,
+            justify="left" if name in ("topic", "cleanup") else "right",
+            overflow="fold",
+            no_wrap=name != "topic",
+        )
     for t in topics:
         compacted = "compact" in t.cleanup_policy
         table.add_row(
@@ -117,8 +141,27 @@ def records(items: list[Record], output: Output, title: str | None = None) -> No
     elif output is Output.json:
         for r in items:
             print_json(r.to_json())
+    elif narrow():
+        out = console()
+        if title:
+            out.print(f"[bold]{escape(title)}[/]")
+        for record in items:
+            out.print(record_block(record, out.width))
     elif items or title:
         console().print(records_table(items, title, header=title is not None))
+
+
+def record_block(record: Record, width: int) -> str:
+    """One record for a narrow terminal: a head line, then the record wrapped and indented."""
+    position, time, key, what, _ = record_cells(record)
+    body = "\n".join(
+        escape(wrapped)
+        for line in summary(record).splitlines()
+        for wrapped in textwrap.wrap(
+            line, width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False
+        )
+    )
+    return f"[bold]{position}[/] {time} {what} key {key}\n{body}"
 
 
 def records_table(records: list[Record], title: str | None = None, header: bool = True) -> Table:
@@ -127,7 +170,7 @@ def records_table(records: list[Record], title: str | None = None, header: bool 
     table.add_column("time (UTC)", no_wrap=True)
     table.add_column("key", overflow="fold")
     table.add_column("what", no_wrap=True)
-    table.add_column("record (amounts in minor units)", overflow="fold")
+    table.add_column("record", overflow="fold")
     for record in records:
         table.add_row(*record_cells(record))
     return table
@@ -166,19 +209,39 @@ def summary(record: Record) -> str:
 
 
 def _fields(row: dict[str, Any] | None) -> str:
-    return ", ".join(f"{k}={v}" for k, v in (row or {}).items())
+    row = row or {}
+    return ", ".join(f"{k}={_column(k, v, row)}" for k, v in row.items())
+
+
+def _column(name: str, value: Any, row: dict[str, Any]) -> str:
+    """A column of a captured row as a person reads it: times as times, an account's money in
+    its currency. A ledger entry's row has no currency, so its amounts stay minor units."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if name.endswith("_at"):
+            return when(value)
+        if name in _ACCOUNT_MONEY and isinstance(row.get("currency"), str):
+            return readable(value, row["currency"])
+    return str(value)
+
+
+def _minor_note(row: dict[str, Any] | None) -> str:
+    row = row or {}
+    return " (amounts in minor units)" if "amount" in row and "currency" not in row else ""
 
 
 def _debezium_summary(envelope: dict[str, Any]) -> str:
     before, after, op = envelope.get("before"), envelope.get("after"), envelope.get("op")
     if op == "u" and before and after:
         changed = [k for k in after if before.get(k) != after.get(k)]
-        change = "; ".join(f"{k}: {before.get(k)} → {after[k]}" for k in changed)
-        row = f"id={after.get('id')} {change or 'no column changed'}"
+        change = "; ".join(
+            f"{k}: {_column(k, before.get(k), before)} → {_column(k, after[k], after)}"
+            for k in changed
+        )
+        row = f"id={after.get('id')} {change or 'no column changed'}{_minor_note(after)}"
     elif op == "d":
-        row = f"{_fields(before)} → (deleted)"
+        row = f"{_fields(before)} → (deleted){_minor_note(before)}"
     else:
-        row = _fields(after)
+        row = f"{_fields(after)}{_minor_note(after)}"
     source = envelope.get("source") or {}
     position = f"{source.get('file')}:{source.get('pos')}#{source.get('row', 0)}"
     gtid = f" gtid {source['gtid']}" if source.get("gtid") else ""
@@ -191,19 +254,25 @@ def _event_summary(event_type: str, v: dict[str, Any]) -> str:
             part for part in (v.get("kind"), repr(v["reason"]) if v.get("reason") else None) if part
         )
         by = f" by {v['clerk']}" if v.get("clerk") else ""
+        currency = v["currency"]
         return (
-            f"{v['iban']} {v['old_balance']} → {v['new_balance']} ({signed(v['delta'])}) "
-            f"{v['currency']} seq {v['sequence']} {why}{by}\n"
+            f"{v['iban']} {readable(v['old_balance'], currency)} → "
+            f"{readable(v['new_balance'], currency)} "
+            f"({readable(v['delta'], currency, signed=True)}) seq {v['sequence']} {why}{by}\n"
             f"id {v['event_id']}, committed {when(v['committed_at'])}, "
             f"derived {when(v['derived_at'])}"
         )
     if event_type == "account_balance":
         return (
-            f"{v['iban']} {v['balance']} {v['currency']} {v['status']} seq {v['sequence']}, "
+            f"{v['iban']} {readable(v['balance'], v['currency'])} {v['status']} "
+            f"seq {v['sequence']}, "
             f"as of {when(v['updated_at'])}"
         )
     if event_type == "alert":
-        return f"{v['kind']} {v['iban']} balance {v['balance']} {v['currency']}: {v['message']}"
+        return (
+            f"{v['kind']} {v['iban']} balance {readable(v['balance'], v['currency'])}: "
+            f"{v['message']}"
+        )
     if event_type == "dead_letter":
         return f"from {v['topic']}[{v['partition']}]@{v['offset']}: {v['reason']}"
     return _fields(v)
@@ -341,8 +410,7 @@ def trimmed_trace(trace: str | None, full: bool, lines: int = 12) -> str:
 def trace_table(account_trace: AccountTrace) -> Table:
     a = account_trace.account
     table = Table(
-        title=f"{a.iban} (account {a.id}, {a.status}): balance {a.balance} {a.currency}, "
-        f"last {len(account_trace.changes)} change(s)",
+        title=_trace_title(account_trace),
         show_lines=True,
     )
     table.add_column("ledger row (database)")
@@ -352,7 +420,7 @@ def trace_table(account_trace: AccountTrace) -> Table:
     table.add_column("total", justify="right")
     for change in account_trace.changes:
         table.add_row(
-            _ledger_cell(change.entry),
+            _ledger_cell(change.entry, a.currency),
             _cdc_cell(change),
             _derived_cell(change),
             _gateway_cell(change),
@@ -361,17 +429,44 @@ def trace_table(account_trace: AccountTrace) -> Table:
     return table
 
 
+def _trace_title(account_trace: AccountTrace) -> str:
+    a = account_trace.account
+    return (
+        f"{a.iban} (account {a.id}, {a.status}): balance {readable(a.balance, a.currency)}, "
+        f"last {len(account_trace.changes)} change(s)"
+    )
+
+
+def trace_blocks(account_trace: AccountTrace) -> list[Table | str]:
+    """The trace for a narrow terminal: one two-column table per change, hop by hop."""
+    out: list[Table | str] = [f"[bold]{escape(_trace_title(account_trace))}[/]"]
+    for change in account_trace.changes:
+        table = Table(show_header=False, show_lines=True)
+        table.add_column("hop", no_wrap=True)
+        table.add_column("what")
+        table.add_row("ledger row", _ledger_cell(change.entry, account_trace.account.currency))
+        table.add_row(f"CDC record\n{escape(account_trace.cdc_topic)}", _cdc_cell(change))
+        table.add_row(f"derived event\n{escape(account_trace.events_topic)}", _derived_cell(change))
+        table.add_row("gateway fan-out", _gateway_cell(change))
+        table.add_row("total", duration(change.total))
+        out.append(table)
+    return out
+
+
 def trace_output(account_trace: AccountTrace) -> list[Table | str]:
-    out: list[Table | str] = [trace_table(account_trace)]
+    out: list[Table | str] = (
+        trace_blocks(account_trace) if narrow() else [trace_table(account_trace)]
+    )
     if account_trace.gateway_problem:
         out.append(f"gateway fan-out: n/a, {escape(account_trace.gateway_problem)}")
     return out
 
 
-def _ledger_cell(entry: LedgerRow) -> str:
+def _ledger_cell(entry: LedgerRow, currency: str) -> str:
     by = f" by {entry.clerk}" if entry.clerk else ""
     return escape(
-        f"#{entry.id} {entry.kind} {signed(entry.amount)} → {entry.balance_after}{by}\n"
+        f"#{entry.id} {entry.kind} {readable(entry.amount, currency, signed=True)} → "
+        f"{readable(entry.balance_after, currency)}{by}\n"
         f"{entry.reason[:60]!r}\nbooked {when(entry.created_at)}"
     )
 

@@ -25,6 +25,7 @@ class AccountRow:
     balance: int
     status: str
     low_balance_threshold: int | None
+    status_reason: str = ""  # the clerk's words for the customer, when the status changed
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def read_account(image: dict[str, Any]) -> AccountRow:
             balance=balance,
             status=status,
             low_balance_threshold=threshold if _is_int(threshold) else None,
+            status_reason=str(image.get("status_reason") or ""),
         )
     except KeyError as missing:
         raise ContractViolation(f"account row without {missing}") from None
@@ -159,6 +161,7 @@ def on_account_change(
         new_balance=row.balance,
         old_status=before.status if before else row.status,
         new_status=row.status,
+        status_reason=row.status_reason,
         account_threshold=row.low_balance_threshold,
         thresholds=thresholds,
         now_ms=now_ms,

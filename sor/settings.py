@@ -40,7 +40,7 @@ DEBUG = _flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "sor.bank.apps.BankAdminConfig",  # django.contrib.admin with the bank's own site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
 
 # The dashboard asks for live-feed tokens from the browser; only that endpoint answers CORS.
 CORS_ALLOWED_ORIGINS = STACK.dashboard_origins
+# Where the admin's "View site" goes: the customers' dashboard.
+DASHBOARD_URL = STACK.dashboard_origins[0] + "/"
 CORS_URLS_REGEX = r"^/api/auth/live-token/$"
 
 LIVE_TOKEN_PRIVATE_KEY_PEM = env("BANK_LIVE_TOKEN_PRIVATE_KEY", "")

@@ -4,10 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-admin.site.site_header = "Live bank: clerk's desk"
-admin.site.site_title = "Live bank"
-admin.site.index_title = "Customers, accounts and the ledger"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

@@ -8,12 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import psutil
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from sor.bank.demo_accounts import demo_accounts_line
 from stack import install, status
 from stack.settings import REPO_ROOT, settings
 
@@ -36,6 +40,7 @@ def _print_where_to_go() -> None:
     console.print(f"  REST API               {config.sor_url}/api/")
     console.print(f"  Customer dashboard     {config.soe_url}/")
     console.print(f"      login              demo / {env('BANK_DEMO_PASSWORD')}")
+    console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
     console.print(f"  Kafka                  {config.kafka_bootstrap}")
     console.print(f"  Kafka Connect          {config.connect_url}/connectors")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
@@ -137,7 +142,7 @@ def _kill_orphans(current: dict | None) -> None:
 
 @app.command("status")
 def show_status() -> None:
-    """Show each component: state, pid, ports, restarts."""
+    """Show each component: state, pid, ports, restarts (when and why the last one was)."""
     config = settings()
     current = status.read(config)
     if not current:
@@ -146,8 +151,8 @@ def show_status() -> None:
     alive = status.supervisor_alive(current)
     phase = current["phase"] if alive else "stopped"
     table = Table(title=f"stack: {phase}" + (f" — {current['error']}" if current["error"] else ""))
-    for column in ("component", "state", "pid", "ports", "restarts", "log"):
-        table.add_column(column)
+    for column in ("component", "state", "pid", "ports", "restarts"):
+        table.add_column(column, justify="right" if column in ("pid", "restarts") else "left")
     for component in current["components"].values():
         state = component["state"] if alive else "stopped"
         ports = ", ".join(f"{k} {v}" for k, v in component["ports"].items())
@@ -157,23 +162,68 @@ def show_status() -> None:
             str(component["pid"] or ""),
             ports,
             str(component["restarts"]),
-            component["log"],
         )
     console.print(table)
+    for line in restart_lines(current["components"].values()):
+        console.print(line, soft_wrap=True)
+    console.print(
+        f"Logs: {_shown_path(config.path('logs'))}/<component>.log; "
+        "`make logs C=<component>` follows one.",
+        soft_wrap=True,
+    )
     if phase != "ready":
         raise typer.Exit(3)
 
 
+def restart_lines(components: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per component that was restarted: how often, when and why it last died."""
+    lines = []
+    for c in components:
+        if not c["restarts"]:
+            continue
+        when = c.get("last_exit_at")
+        at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when is not None else "?"
+        why = c.get("last_exit") or "reason not recorded"
+        lines.append(f"{c['name']} restarted {c['restarts']} time(s), last at {at} ({why})")
+    return lines
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def log_names(folder: Path, current: dict[str, Any] | None) -> list[str]:
+    """The components whose log `stack logs NAME` can follow."""
+    names = {p.stem for p in folder.glob("*.log")}
+    names.update((current or {}).get("components", {}))
+    return sorted(names)
+
+
 @app.command()
 def logs(component: str = typer.Argument(None, help="e.g. kafka, connect, sor, soi, soe")) -> None:
-    """Follow the logs of every component (or one)."""
-    folder = settings().path("logs")
-    files = (
-        [str(folder / f"{component}.log")]
-        if component
-        else sorted(str(p) for p in folder.glob("*.log"))
-    )
-    os.execvp("tail", ["tail", "-n", "20", "-F", *files])
+    """Follow the logs of every component (or one) until Ctrl-C."""
+    config = settings()
+    folder = config.path("logs")
+    known = log_names(folder, status.read(config))
+    if component and component not in known:
+        console.print(
+            f"[bold red]error:[/] there is no log named {component!r}; the logs are: "
+            + (", ".join(known) or f"none yet in {folder} (`make up` starts the stack)")
+        )
+        raise typer.Exit(2)
+    files = [str(folder / f"{name}.log") for name in ([component] if component else known)]
+    if not files:
+        console.print(f"No logs yet in {folder}; `make up` starts the stack.")
+        raise typer.Exit(3)
+    follower = subprocess.Popen(["tail", "-n", "20", "-F", *files])
+    try:
+        follower.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C is how one stops following: end quietly, so make reports no "Interrupt".
+        follower.wait()
 
 
 @app.command()

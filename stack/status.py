@@ -24,6 +24,9 @@ class Component:
     log: str = ""
     restarts: int = 0
     since: float = field(default_factory=time.time)
+    # Why and when it last died, for `make status`: "exit code 1" or "killed by SIGKILL".
+    last_exit: str | None = None
+    last_exit_at: float | None = None
 
 
 @dataclass

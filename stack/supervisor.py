@@ -59,6 +59,18 @@ class ProcessExecutor(Executor):
         return self.definition.ready()
 
 
+def exit_reason(code: int | None) -> str:
+    """A process's return code in words: a negative one is the signal that ended it."""
+    if code is None:
+        return "ended, code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def _port_owner(port: int) -> str:
     for connection in psutil.net_connections(kind="tcp"):
         if connection.laddr and connection.laddr.port == port and connection.pid:
@@ -198,6 +210,7 @@ class Supervisor:
                 code = executor.process.returncode if executor.process else None
                 log.warning("%s exited (code %s); restarting", name, code)
                 component.restarts += 1
+                component.last_exit, component.last_exit_at = exit_reason(code), time.time()
                 served = time.time() - component.since if component.state == "ready" else 0.0
                 streak = 1 if served >= STABLE_SECONDS else self.crash_streaks.get(name, 0) + 1
                 self.crash_streaks[name] = streak

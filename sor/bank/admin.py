@@ -7,13 +7,13 @@ wants and shows what the bank says.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.forms import ModelForm
+from django.forms import Form, ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,6 +24,7 @@ from sor.bank.admin_forms import (
     AccountChangeForm,
     AccountOpenForm,
     MoneyMovementForm,
+    StatusChangeForm,
     TransferForm,
 )
 from sor.bank.contract import breaches
@@ -83,10 +84,11 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    # Fits a laptop's 1366 px next to the filters: the balance carries its currency, and the
+    # customer is named without the email (search finds them by either).
     list_display = (
         "iban_grouped",
-        "customer",
-        "currency",
+        "customer_name",
         "balance_money",
         "overdraft_money",
         "status",
@@ -97,8 +99,18 @@ class AccountAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
     actions = ("deposit", "withdraw", "transfer", "freeze", "unfreeze", "close")
-    _ACCOUNT_FACTS = ("iban_grouped", "customer", "currency", "status")
+    _ACCOUNT_FACTS = (
+        "iban_grouped",
+        "customer",
+        "currency",
+        "status",
+        "status_reason",
+        "status_changed_by_username",
+    )
     _TIMES = ("created_at", "updated_at")
+
+    class Media:
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("bank/admin.css",)}
 
     def get_form(
         self, request: HttpRequest, obj: Account | None = None, change: bool = False, **kwargs: Any
@@ -158,6 +170,10 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="IBAN", ordering="iban")
     def iban_grouped(self, account: Account) -> str:
         return iban.grouped(account.iban)
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_name(self, account: Account) -> str:
+        return account.customer.name
 
     @admin.display(description="Balance", ordering="balance")
     def balance_money(self, account: Account) -> str:
@@ -263,7 +279,7 @@ class AccountAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Transferred from {source} to {target}.")
                 return None
-        return self._money_form_page(request, form, accounts, "transfer", "Transfer")
+        return self._action_page(request, form, accounts, "transfer", "Transfer")
 
     def _move_money(
         self,
@@ -290,7 +306,7 @@ class AccountAdmin(admin.ModelAdmin):
                 booked = ", ".join(str(account) for account in accounts)
                 self.message_user(request, f"{title} booked on {booked}.")
                 return None
-        return self._money_form_page(request, form, accounts, action, title)
+        return self._action_page(request, form, accounts, action, title)
 
     def _refuse_broken(self, request: HttpRequest, accounts: list[Account]) -> bool:
         """Says so, and True, when a selected account's row breaks the bank's rules."""
@@ -304,13 +320,14 @@ class AccountAdmin(admin.ModelAdmin):
         """The intermediate form's data once the clerk submitted it, else nothing yet."""
         return request.POST if "apply" in request.POST else None
 
-    def _money_form_page(
+    def _action_page(
         self,
         request: HttpRequest,
-        form: MoneyMovementForm,
+        form: Form,
         accounts: list[Account],
         action: str,
         title: str,
+        **extra: str,
     ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
@@ -320,36 +337,59 @@ class AccountAdmin(admin.ModelAdmin):
             "accounts": accounts,
             "action": action,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            **extra,
         }
         return TemplateResponse(request, "admin/bank/account/move_money.html", context)
 
     @admin.action(description="Freeze the selected accounts", permissions=["change"])
-    def freeze(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        self._change_status(request, queryset, services.freeze, "Frozen")
+    def freeze(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._change_status(
+            request, queryset, services.freeze, "freeze", "Freeze", "Frozen",
+            "No money moves on a frozen account until it is unfrozen.",
+        )  # fmt: skip
 
     @admin.action(description="Unfreeze the selected accounts", permissions=["change"])
-    def unfreeze(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        self._change_status(request, queryset, services.unfreeze, "Unfrozen")
+    def unfreeze(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._change_status(
+            request, queryset, services.unfreeze, "unfreeze", "Unfreeze", "Unfrozen", ""
+        )
 
     @admin.action(description="Close the selected accounts", permissions=["change"])
-    def close(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
-        self._change_status(request, queryset, services.close, "Closed")
+    def close(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._change_status(
+            request, queryset, services.close, "close", "Close", "Closed",
+            "Closing is for good and only for accounts whose balance is zero.",
+        )  # fmt: skip
 
     def _change_status(
         self,
         request: HttpRequest,
         queryset: QuerySet[Account],
-        change: Callable[[int], Account],
+        change: Callable[..., Account],
+        action: str,
+        verb: str,
         done: str,
-    ) -> None:
+        warning: str,
+    ) -> HttpResponse | None:
+        """Asks for confirmation and a reason first; the customer is told the reason, the
+        account's history keeps it with the clerk's name."""
+        accounts = list(queryset.order_by("id"))
+        form = StatusChangeForm(self._posted(request))
+        if not form.is_valid():
+            count = f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}"
+            return self._action_page(
+                request, form, accounts, action, f"{verb} accounts",
+                button=f"{verb} {count}", warning=warning,
+            )  # fmt: skip
+        reason = form.cleaned_data["reason"]
         changed = []
-        for account in queryset.order_by("id"):
+        for account in accounts:
             try:
                 # The history entry commits with the change or not at all.
                 with transaction.atomic():
-                    updated = change(account.pk)
+                    updated = change(account.pk, reason=reason, by=request.user)
                     if updated.status != account.status:
-                        self.log_change(request, updated, done)
+                        self.log_change(request, updated, f"{done}: {reason}")
             except BankError as error:
                 self.message_user(request, error.message, messages.ERROR)
                 continue
@@ -357,6 +397,7 @@ class AccountAdmin(admin.ModelAdmin):
                 changed.append(str(updated))
         if changed:
             self.message_user(request, f"{done}: {', '.join(changed)}.")
+        return None
 
 
 @admin.register(LedgerEntry)
@@ -375,6 +416,19 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "account__currency")
     search_fields = ("account__iban", "reason", "created_by_username", "transfer_id")
     list_select_related = ("account",)
+    # The entry's page reads amounts as money, not as the minor units the columns hold.
+    fields = (
+        "account",
+        "kind",
+        "amount_money",
+        "balance_after_money",
+        "reason",
+        "created_by_username",
+        "created_at",
+        "transfer_id",
+        "idempotency_key",
+    )
+    readonly_fields = fields
 
     @admin.display(description="Amount", ordering="amount")
     def amount_money(self, entry: LedgerEntry) -> str:

@@ -192,3 +192,14 @@ class TransferForm(MoneyMovementForm):
         if account is None:
             raise ValidationError(f"No account of this bank has the IBAN {iban.grouped(number)}.")
         return account
+
+
+class StatusChangeForm(forms.Form):
+    """The reason for freezing, unfreezing or closing the accounts a clerk selected."""
+
+    reason = forms.CharField(
+        max_length=services.MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to the customer with the change; kept with your name on the account.",
+        error_messages={"required": "Give a reason; the customer is told it."},
+    )

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from sor.bank import services
+from sor.bank import iban, services
+from sor.bank.demo_accounts import DEMO_CURRENCIES, DEMO_IBANS
 from sor.bank.models import Customer
 from sor.bank.money import minor_unit_digits
 
@@ -50,6 +51,7 @@ class AccountPlan:
     currency: str
     opening_balance: int
     terms: services.Terms
+    iban: str
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,35 @@ def customer_plan(number: int) -> CustomerPlan:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     email = f"{_ascii(first)}.{_ascii(last)}.{number}@example.com"
     count = _weighted(rng, ACCOUNTS_PER_CUSTOMER)
-    return CustomerPlan(f"{first} {last}", email, tuple(_account_plan(rng) for _ in range(count)))
+    accounts = tuple(_account_plan(rng, _seeded_iban(number, i)) for i in range(count))
+    return CustomerPlan(f"{first} {last}", email, accounts)
+
+
+def _seeded_iban(customer: int, index: int) -> str:
+    # A random number of its own per account, so a fresh stack has the same IBANs every time;
+    # from 10^9 up, clear of the demo customer's low numbers.
+    rng = random.Random(f"live-bank-account-number-{customer}-{index}")
+    return iban.ours(rng.randrange(10**9, 10**10))
 
 
 def demo_plan() -> CustomerPlan:
-    """The customer the README's login shows: two euro accounts and one in dollars."""
+    """The customer the README's login shows: two euro accounts and one in dollars, with the
+    fixed IBANs of ``demo_accounts``."""
+    balances = (245_000, 1_200_000, 80_000)
+    terms = (services.Terms(50_000, 20_000), services.Terms(0, None), services.Terms(0, 10_000))
     return CustomerPlan(
         "Dana Demo",
         DEMO_EMAIL,
-        (
-            AccountPlan("EUR", 245_000, services.Terms(50_000, 20_000)),
-            AccountPlan("EUR", 1_200_000, services.Terms(0, None)),
-            AccountPlan("USD", 80_000, services.Terms(0, 10_000)),
+        tuple(
+            AccountPlan(currency, balance, term, number)
+            for currency, balance, term, number in zip(
+                DEMO_CURRENCIES, balances, terms, DEMO_IBANS, strict=True
+            )
         ),
     )
 
 
-def _account_plan(rng: random.Random) -> AccountPlan:
+def _account_plan(rng: random.Random, number: str) -> AccountPlan:
     currency = _weighted(rng, CURRENCY_WEIGHTS)
     opening_euros = 0.0 if rng.random() < 0.05 else rng.lognormvariate(math.log(1500), 1.2)
     overdraft_euros = rng.choice((0, 0, 0, 0, 0, 0, 0, 500, 1000, 2500))
@@ -92,6 +106,7 @@ def _account_plan(rng: random.Random) -> AccountPlan:
             _round_sum(overdraft_euros, currency),
             None if threshold_euros is None else _round_sum(threshold_euros, currency),
         ),
+        number,
     )
 
 
@@ -125,27 +140,41 @@ def populate(customers: int, demo_password: str) -> Seeded:
     seeded = Seeded()
     for number in range(1, customers + 1):
         _ensure_customer(customer_plan(number), seeded)
-    demo = _ensure_customer(demo_plan(), seeded)
+    demo = _ensure_customer(demo_plan(), seeded, fixed_ibans=True)
     _ensure_demo_login(demo, demo_password)
     return seeded
 
 
-def _ensure_customer(plan: CustomerPlan, seeded: Seeded) -> Customer:
+def _ensure_customer(plan: CustomerPlan, seeded: Seeded, fixed_ibans: bool = False) -> Customer:
     with transaction.atomic():
         customer, created = Customer.objects.get_or_create(
             email=plan.email, defaults={"name": plan.name}
         )
         if created or not customer.accounts.exists():
             for account in plan.accounts:
-                services.open_account(
-                    customer,
-                    account.currency,
-                    terms=account.terms,
-                    opening_balance=account.opening_balance,
-                )
+                _open(customer, account, fixed_ibans)
             seeded.customers += created
             seeded.accounts += len(plan.accounts)
     return customer
+
+
+def _open(customer: Customer, plan: AccountPlan, fixed_iban: bool) -> None:
+    def open_with(number: str | None) -> None:
+        services.open_account(
+            customer,
+            plan.currency,
+            terms=plan.terms,
+            opening_balance=plan.opening_balance,
+            iban_wanted=number,
+        )
+
+    try:
+        open_with(plan.iban)
+    except IntegrityError:
+        if fixed_iban:
+            raise
+        # Another account took this number first (one opened by hand); any free one will do.
+        open_with(None)
 
 
 def _ensure_demo_login(customer: Customer, password: str) -> None:

@@ -85,8 +85,16 @@ def is_valid(text: str) -> bool:
 
 def issue_new() -> str:
     """A fresh IBAN of this bank; the caller makes sure it is not taken yet."""
-    account_number = f"{secrets.randbelow(10**_ACCOUNT_NUMBER_DIGITS):0{_ACCOUNT_NUMBER_DIGITS}d}"
-    bban = OUR_BANK_CODE + account_number
+    return ours(secrets.randbelow(10**_ACCOUNT_NUMBER_DIGITS))
+
+
+def ours(account_number: int) -> str:
+    """The IBAN of this bank's account number: 17 is ``NL?? LIVE 0000 0000 17``."""
+    if not 0 <= account_number < 10**_ACCOUNT_NUMBER_DIGITS:
+        raise InvalidIban(
+            f"{account_number} is not a {_ACCOUNT_NUMBER_DIGITS}-digit account number"
+        )
+    bban = f"{OUR_BANK_CODE}{account_number:0{_ACCOUNT_NUMBER_DIGITS}d}"
     return OUR_COUNTRY + check_digits(OUR_COUNTRY, bban) + bban
 
 

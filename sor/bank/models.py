@@ -69,6 +69,9 @@ class Account(models.Model):
         null=True, blank=True, help_text="In minor units; below it the customer gets an alert."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Why the status last changed, told to the customer; who changed it stays inside the bank.
+    status_reason = models.TextField(blank=True, default="")
+    status_changed_by_username = models.CharField(max_length=150, blank=True, default="")
     # Optimistic locking: every change adds one, and a change made from a stale copy is refused.
     version = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

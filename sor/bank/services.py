@@ -75,12 +75,14 @@ def open_account(
     terms: Terms | None = None,
     opening_balance: int = 0,
     by: AbstractBaseUser | None = None,
+    iban_wanted: str | None = None,
 ) -> Account:
-    """A new open account with a fresh IBAN; an opening balance is booked as its first entry."""
+    """A new open account with a fresh IBAN (or ``iban_wanted``, which must be free: the demo
+    data's fixed numbers); an opening balance is booked as its first entry."""
     terms = terms or Terms(overdraft_limit=0, low_balance_threshold=None)
     check_opening(currency, terms, opening_balance)
     with transaction.atomic():
-        account = _create_with_fresh_iban(customer, currency, terms)
+        account = _create_with_fresh_iban(customer, currency, terms, iban_wanted)
         if opening_balance:
             _book(account, opening_balance, Kind.OPENING, "Opening balance", by)
             _save(account)
@@ -248,21 +250,45 @@ def ensure_version(account: Account, expected_version: int | None) -> None:
         raise StaleVersion(expected_version, account.version)
 
 
-def freeze(account_id: int, *, expected_version: int | None = None) -> Account:
+def freeze(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
     """No money moves on a frozen account until it is unfrozen. Freezing twice changes nothing."""
-    return _set_status(account_id, Status.FROZEN, expected_version)
+    return _set_status(account_id, Status.FROZEN, expected_version, reason, by)
 
 
-def unfreeze(account_id: int, *, expected_version: int | None = None) -> Account:
-    return _set_status(account_id, Status.OPEN, expected_version)
+def unfreeze(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
+    return _set_status(account_id, Status.OPEN, expected_version, reason, by)
 
 
-def close(account_id: int, *, expected_version: int | None = None) -> Account:
+def close(
+    account_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    by: AbstractBaseUser | None = None,
+) -> Account:
     """Closing is for good, and only once the balance is zero."""
-    return _set_status(account_id, Status.CLOSED, expected_version)
+    return _set_status(account_id, Status.CLOSED, expected_version, reason, by)
 
 
-def _set_status(account_id: int, status: str, expected_version: int | None) -> Account:
+def _set_status(
+    account_id: int,
+    status: str,
+    expected_version: int | None,
+    reason: str,
+    by: AbstractBaseUser | None,
+) -> Account:
     with transaction.atomic():
         account = lock_account(account_id)
         ensure_version(account, expected_version)
@@ -276,13 +302,17 @@ def _set_status(account_id: int, status: str, expected_version: int | None) -> A
                 "pay it out or transfer it before closing"
             )
         account.status = status
-        _save(account, "status")
+        account.status_reason = reason.strip()
+        account.status_changed_by_username = by.get_username() if by else ""
+        _save(account, "status", "status_reason", "status_changed_by_username")
     return account
 
 
-def _create_with_fresh_iban(customer: Customer, currency: str, terms: Terms) -> Account:
-    for _ in range(_IBAN_ATTEMPTS):
-        candidate = iban.issue_new()
+def _create_with_fresh_iban(
+    customer: Customer, currency: str, terms: Terms, wanted: str | None = None
+) -> Account:
+    for _ in range(1 if wanted else _IBAN_ATTEMPTS):
+        candidate = wanted or iban.issue_new()
         try:
             with transaction.atomic():
                 return Account.objects.create(
@@ -293,7 +323,7 @@ def _create_with_fresh_iban(customer: Customer, currency: str, terms: Terms) -> 
                     low_balance_threshold=terms.low_balance_threshold,
                 )
         except IntegrityError:
-            if not Account.objects.filter(iban=candidate).exists():
+            if wanted or not Account.objects.filter(iban=candidate).exists():
                 raise
     raise RuntimeError(f"no free IBAN after {_IBAN_ATTEMPTS} tries; the number space is full")
 

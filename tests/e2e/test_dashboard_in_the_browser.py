@@ -9,8 +9,8 @@ import pytest
 
 from stack.settings import REPO_ROOT, env
 from tests.support.bank_clerk import BankClerk
-from tests.support.bank_db import open_eur_account
 from tests.support.browser import chromium_page
+from tests.support.own_customers import customer_with_login
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +23,13 @@ def browser_page():
         yield page
 
 
-def test_the_demo_customer_sees_a_clerks_change_without_reloading(running_stack, browser_page):
+def test_a_customer_sees_a_clerks_change_without_reloading(running_stack, browser_page):
     page = browser_page
-    account = open_eur_account(running_stack, owner_username="demo")
+    password = secrets.token_urlsafe(16)
+    account = customer_with_login(running_stack, "e2e-dashboard", password)
     page.goto(running_stack.soe_url + "/")
-    page.fill("input[name=username]", "demo")
-    page.fill("input[name=password]", env("BANK_DEMO_PASSWORD"))
+    page.fill("input[name=username]", "e2e-dashboard")
+    page.fill("input[name=password]", password)
     page.keyboard.press("Enter")
     balance = page.locator(f'[data-iban="{account.iban}"][data-balance]')
     balance.wait_for(timeout=30_000)

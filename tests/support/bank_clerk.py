@@ -81,3 +81,13 @@ class BankClerk:
         fields = form_fields(page.text, "account_form")
         fields.update(balance=amount, reason=reason, _save="Save")
         return self.http.post(url, data=fields, headers={"Referer": str(self.http.base_url) + url})
+
+    def change_status(self, account_id: int, action: str, reason: str) -> httpx.Response:
+        """Freeze, unfreeze or close one account from the account list, with a reason."""
+        url = "/admin/bank/account/"
+        page = self.http.get(url)
+        assert page.status_code == 200, f"cannot open {url}: {page.status_code}"
+        fields = form_fields(page.text, "changelist-form")
+        fields = {"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"]}
+        fields.update(action=action, _selected_action=str(account_id), apply="1", reason=reason)
+        return self.http.post(url, data=fields, headers={"Referer": str(self.http.base_url) + url})

@@ -29,8 +29,15 @@ def _connect(config: Settings) -> MySQLdb.Connection:
     )
 
 
+DEMO_USERNAME = "demo"  # sor.bank.demo_data's; that module needs Django, these helpers do not
+# Customers with a dashboard login (the demo customer among them) are what people look at: tests
+# that pick seeded accounts stay off them.
+_NO_LOGIN = "c.user_id IS NULL"
+
+
 def open_eur_account(config: Settings, owner_username: str | None = None) -> AccountRow:
-    """An open EUR account (of the given customer's login, when named), least recently changed."""
+    """An open EUR account (of the given customer's login, when named, else of a customer without
+    a login), least recently changed."""
     query = (
         "SELECT a.id, a.iban, a.balance, a.currency FROM account a "
         "JOIN customer c ON c.id = a.customer_id LEFT JOIN auth_user u ON u.id = c.user_id "
@@ -40,6 +47,8 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
     if owner_username is not None:
         query += "AND u.username = %s "
         params = (owner_username,)
+    else:
+        query += f"AND {_NO_LOGIN} "
     query += "ORDER BY a.updated_at LIMIT 1"
     connection = _connect(config)
     try:
@@ -55,13 +64,14 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
 def open_accounts(
     config: Settings, count: int, excluding: Collection[str] = ()
 ) -> list[AccountRow]:
-    """`count` open accounts, spread over customers, none of the IBANs `excluding` names."""
+    """`count` open accounts of customers without a login, none of the IBANs `excluding` names."""
     connection = _connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(
-            "SELECT id, iban, balance, currency FROM account WHERE status = 'open' "
-            "ORDER BY id LIMIT %s",
+            "SELECT a.id, a.iban, a.balance, a.currency FROM account a "
+            f"JOIN customer c ON c.id = a.customer_id WHERE a.status = 'open' AND {_NO_LOGIN} "
+            "ORDER BY a.id LIMIT %s",
             (count + len(excluding),),
         )
         rows = [AccountRow(*row) for row in cursor.fetchall() if row[1] not in excluding]
@@ -95,5 +105,23 @@ def entries_booked_with_keys(config: Settings, key_prefix: str) -> list[Booking]
             (key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",),
         )
         return [Booking(*row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def demo_entries_beyond_the_seed(config: Settings) -> list[str]:
+    """Ledger entries on the demo customer's accounts other than their seeded opening balances:
+    what a test or benchmark wrote where a new user will look."""
+    connection = _connect(config)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT e.id, a.iban, e.kind, e.amount, e.reason FROM ledger_entry e "
+            "JOIN account a ON a.id = e.account_id JOIN customer c ON c.id = a.customer_id "
+            "JOIN auth_user u ON u.id = c.user_id WHERE u.username = %s "
+            "AND NOT (e.kind = 'opening' AND e.created_by_id IS NULL) ORDER BY e.id",
+            (DEMO_USERNAME,),
+        )
+        return [f"#{row[0]} {row[1]} {row[2]} {row[3]} {row[4]!r}" for row in cursor.fetchall()]
     finally:
         connection.close()

@@ -242,14 +242,14 @@ class AccountViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def deposit(self, request: Request, iban: str) -> Response:
-        return self._move_money(request, iban, services.deposit, "Deposit")
+        return self._move_money(request, iban, services.deposit)
 
     @extend_schema(
         request=s.Movement, responses={201: s.Booking}, parameters=[_IDEMPOTENCY_PARAMETER]
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, iban: str) -> Response:
-        return self._move_money(request, iban, services.withdraw, "Withdrawal")
+        return self._move_money(request, iban, services.withdraw)
 
     @extend_schema(
         request=s.VersionOnly, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
@@ -273,13 +273,13 @@ class AccountViewSet(viewsets.GenericViewSet):
         return self._change_status(request, iban, services.close, "Closed the account")
 
     def _move_money(
-        self, request: Request, iban: str, booking: Callable[..., LedgerEntry], default: str
+        self, request: Request, iban: str, booking: Callable[..., LedgerEntry]
     ) -> Response:
         account = account_by_iban(iban)
         movement = s.Movement(data=request.data)
         movement.is_valid(raise_exception=True)
         amount = _amount(movement.validated_data, "amount", account.currency)
-        reason = movement.validated_data["reason"] or default
+        reason = movement.validated_data["reason"]  # required, as in the admin: one rule
 
         def book(key: str | None) -> Answer:
             entry = booking(account.pk, amount, reason=reason, by=request.user, idempotency_key=key)
@@ -326,7 +326,7 @@ class TransferView(APIView):
         source = account_by_iban(iban.validate(data["from_iban"]))
         target = account_by_iban(iban.validate(data["to_iban"]))
         amount = _amount(data, "amount", source.currency)
-        reason = data["reason"] or f"Transfer from {source} to {target}"
+        reason = data["reason"]
 
         def book(key: str | None) -> Answer:
             transfer = services.transfer(

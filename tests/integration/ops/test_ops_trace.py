@@ -65,7 +65,7 @@ def test_a_deposit_is_traced_hop_by_hop_with_delays(bankctl, teller):
 
     table = bankctl("trace", account.iban, "--limit", "3")
     assert table.exit_code == 0, table.output
-    assert f"#{deposit.entry_id} deposit +123" in table.output
+    assert f"#{deposit.entry_id} deposit +1.23 EUR" in table.output  # major units
     assert topics.CDC_MONEY in table.output and topics.BALANCE_CHANGED in table.output
     assert f"{change['cdc']['partition']}@{change['cdc']['offset']}" in table.output
     assert f"{change['derived']['partition']}@{change['derived']['offset']}" in table.output

@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from events.topics import DerivedTopics
 from soi import derivation
 from soi.accounts import AccountMemory
-from soi.alerts import Thresholds
+from soi.alerts import PerCurrency, Thresholds
 from soi.cdc import SourcePosition
 from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
@@ -31,7 +31,7 @@ from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
-THRESHOLDS = Thresholds(low_balance=0, large_movement=10**12)
+THRESHOLDS = Thresholds(PerCurrency.parse("low", "0"), PerCurrency.parse("large", "10000000000"))
 PARTITION = 3  # every record of the account below goes here, as the connector would send it
 
 

@@ -4,11 +4,13 @@ import re
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
 
 from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
+from stack.settings import settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -224,20 +226,35 @@ def test_a_transfer_action_checks_the_iban_then_moves_the_money(desk, open_accou
     assert Account.objects.get(pk=target.pk).balance == 2_500
 
 
-def test_freeze_unfreeze_and_close_actions(desk, open_account):
+def test_freeze_unfreeze_and_close_ask_first_and_keep_the_reason_with_the_clerk(desk, open_account):
     account = open_account()
-    _action(desk, "freeze", [account])
-    assert Account.objects.get(pk=account.pk).status == "frozen"
-    _action(desk, "unfreeze", [account])
-    assert Account.objects.get(pk=account.pk).status == "open"
-    _action(desk, "close", [account])
-    assert Account.objects.get(pk=account.pk).status == "closed"
+    for action, status, reason in [
+        ("freeze", "frozen", "Card reported stolen"),
+        ("unfreeze", "open", "Card found"),
+        ("close", "closed", "Customer moved abroad"),
+    ]:
+        asked = _action(desk, action, [account])
+        assert asked.status_code == 200, "nothing happens before the clerk confirms"
+        assert f"{action.capitalize()} 1 account" in asked.content.decode()
+        assert Account.objects.get(pk=account.pk).status != status
+        no_reason = _action(desk, action, [account], apply="1", reason=" ")
+        assert "Give a reason" in no_reason.content.decode()
+
+        done = _action(desk, action, [account], apply="1", reason=reason)
+        assert done.status_code == 302
+        changed = Account.objects.get(pk=account.pk)
+        assert (changed.status, changed.status_reason) == (status, reason)
+        assert changed.status_changed_by_username == "clerk"
+        history = LogEntry.objects.filter(object_id=str(account.pk)).latest("action_time")
+        assert (history.user.username, reason in history.change_message) == ("clerk", True)
 
 
 def test_closing_an_account_with_money_shows_why_not(desk, open_account):
     account = open_account(balance=100)
     page = desk.post(
-        CHANGELIST, {"action": "close", ACTION_CHECKBOX_NAME: [account.pk]}, follow=True
+        CHANGELIST,
+        {"action": "close", ACTION_CHECKBOX_NAME: [account.pk], "apply": "1", "reason": "Moved"},
+        follow=True,
     )
     assert "still holds 1.00 EUR" in page.content.decode()
     assert Account.objects.get(pk=account.pk).status == "open"
@@ -269,3 +286,25 @@ def test_a_staff_member_who_may_only_view_sees_accounts_but_cannot_move_money(
     assert 'value="deposit"' not in browser.get(CHANGELIST).content.decode()
     _action(browser, "deposit", [account], apply="1", amount="1", reason="x")
     assert Account.objects.get(pk=account.pk).balance == 10_000
+
+
+def test_a_ledger_entrys_page_reads_amounts_as_money(desk, open_account):
+    account = open_account(balance=1_219_500)
+    entry = services.withdraw(account.pk, 4_500, reason="Cash at the counter")
+    page = desk.get(f"/admin/bank/ledgerentry/{entry.pk}/change/").content.decode()
+    assert "-45.00 EUR" in page and "12,150.00 EUR" in page
+    assert "-4500" not in page and "1215000" not in page
+
+
+def test_the_bank_comes_first_and_view_site_opens_the_dashboard(desk):
+    page = desk.get("/admin/").content.decode()
+    assert page.index("app-bank") < page.index("app-auth")
+    dashboard = settings().dashboard_origins[0] + "/"
+    assert f'href="{dashboard}"' in page and "View site" in page
+
+
+def test_the_action_pages_lay_out_label_field_and_help_as_the_admin_does(desk, open_account):
+    page = _action(desk, "deposit", [open_account()]).content.decode()
+    assert '<fieldset class="module aligned">' in page
+    assert 'class="form-row' in page and 'class="help"' in page
+    assert "bank/admin.css" in desk.get(CHANGELIST).content.decode()

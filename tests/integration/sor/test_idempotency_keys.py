@@ -51,7 +51,7 @@ def test_a_refused_booking_keeps_nothing_so_the_key_can_be_retried(api, open_acc
     account = open_account(balance=0)
     refused = api.post(
         f"/api/accounts/{account.iban}/withdraw/",
-        {"amount": "5"},
+        {"amount": "5", "reason": "Cash"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="rent",
     )
@@ -59,7 +59,7 @@ def test_a_refused_booking_keeps_nothing_so_the_key_can_be_retried(api, open_acc
     services.deposit(account.pk, 1_000, reason="Top-up")
     retried = api.post(
         f"/api/accounts/{account.iban}/withdraw/",
-        {"amount": "5"},
+        {"amount": "5", "reason": "Cash"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="rent",
     )
@@ -70,7 +70,7 @@ def test_a_refused_booking_keeps_nothing_so_the_key_can_be_retried(api, open_acc
 @pytest.mark.django_db
 def test_a_transfer_retried_with_its_key_moves_money_once(api, open_account):
     source, target = open_account(balance=10_000), open_account()
-    order = {"from_iban": source.iban, "to_iban": target.iban, "amount": "30"}
+    order = {"from_iban": source.iban, "to_iban": target.iban, "amount": "30", "reason": "Rent"}
     answers = [
         api.post("/api/transfers/", order, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
         for _ in range(3)

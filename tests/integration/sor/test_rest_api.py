@@ -181,12 +181,18 @@ def test_a_deposit_is_booked_and_answered_with_entry_and_account(api, open_accou
     assert (body["account"]["balance"], body["account"]["version"]) == ("22.50", 3)
 
 
-def test_a_withdrawal_without_a_reason_says_withdrawal(api, open_account):
-    account = open_account(balance=1_000)
-    answer = api.post(f"/api/accounts/{account.iban}/withdraw/", {"amount": "5"}, format="json")
-    assert answer.status_code == 201
-    assert answer.json()["entry"]["reason"] == "Withdrawal"
-    assert answer.json()["entry"]["amount_minor"] == -500
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_money_moves_only_with_a_reason_as_in_the_admin(api, open_account, reason):
+    account, other = open_account(balance=1_000), open_account()
+    movement = {"amount": "5"} if reason is None else {"amount": "5", "reason": reason}
+    for url in (
+        f"/api/accounts/{account.iban}/withdraw/",
+        f"/api/accounts/{account.iban}/deposit/",
+    ):
+        _error(api.post(url, movement, format="json"), 400, "reason_required")
+    order = {**movement, "from_iban": account.iban, "to_iban": other.iban}
+    _error(api.post("/api/transfers/", order, format="json"), 400, "reason_required")
+    assert LedgerEntry.objects.filter(account=account).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -204,7 +210,8 @@ def test_a_withdrawal_without_a_reason_says_withdrawal(api, open_account):
 )
 def test_bad_amounts_are_a_400_and_book_nothing(api, open_account, amount, code):
     account = open_account(balance=1_000)
-    answer = api.post(f"/api/accounts/{account.iban}/deposit/", {"amount": amount}, format="json")
+    movement = {"amount": amount, "reason": "Bad amount"}
+    answer = api.post(f"/api/accounts/{account.iban}/deposit/", movement, format="json")
     _error(answer, 400, code)
     assert LedgerEntry.objects.filter(account=account).count() == 1
 
@@ -222,14 +229,14 @@ def test_malformed_json_is_a_400(api, open_account):
 
 def test_withdrawing_more_than_the_overdraft_allows_is_a_409(api, open_account):
     account = open_account(balance=1_000, overdraft=500)
-    answer = api.post(f"/api/accounts/{account.iban}/withdraw/", {"amount": "15.01"})
+    answer = api.post(f"/api/accounts/{account.iban}/withdraw/", {"amount": "15.01", "reason": "x"})
     assert "cannot pay 15.01 EUR" in _error(answer, 409, "insufficient_funds")
 
 
 def test_moving_money_on_a_frozen_account_is_a_409(api, open_account):
     account = open_account(balance=1_000)
     services.freeze(account.pk)
-    answer = api.post(f"/api/accounts/{account.iban}/deposit/", {"amount": "1"})
+    answer = api.post(f"/api/accounts/{account.iban}/deposit/", {"amount": "1", "reason": "x"})
     assert "frozen" in _error(answer, 409, "account_not_open")
 
 
@@ -248,7 +255,7 @@ def test_a_transfer_moves_money_and_answers_with_both_entries(api, open_account)
 
 def test_transfer_errors(api, open_account):
     source, dollars = open_account(balance=10_000), open_account(currency="USD")
-    order = {"from_iban": source.iban, "amount": "1"}
+    order = {"from_iban": source.iban, "amount": "1", "reason": "Rent"}
     _error(api.post("/api/transfers/", {**order, "to_iban": source.iban}), 400, "same_account")
     _error(
         api.post("/api/transfers/", {**order, "to_iban": dollars.iban}), 400, "currency_mismatch"

@@ -1,6 +1,7 @@
 """The management commands the stack runs: seeding demo data and making the clerk's login."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from sor.bank import iban
+from sor.bank.demo_accounts import DEMO_IBANS
+from sor.bank.demo_data import customer_plan
 from sor.bank.models import Account, Customer, LedgerEntry
 from stack.settings import REPO_ROOT
 
@@ -45,6 +48,34 @@ def test_seeding_again_adds_only_who_is_missing(monkeypatch):
 
     call_command("populate_bank", customers=8)
     assert Customer.objects.count() == 9
+
+
+def test_every_fresh_stack_seeds_the_same_ibans_the_demos_fixed_ones_first(monkeypatch):
+    monkeypatch.setenv("BANK_DEMO_PASSWORD", "demo-test-password")
+    call_command("populate_bank", customers=3)
+
+    demo = Customer.objects.get(user__username="demo")
+    assert [a.iban for a in demo.accounts.order_by("id")] == list(DEMO_IBANS)
+    first = Customer.objects.get(email=customer_plan(1).email)
+    assert sorted(a.iban for a in first.accounts.all()) == sorted(
+        p.iban for p in customer_plan(1).accounts
+    )
+    assert customer_plan(1) == customer_plan(1), "the plan is the same every time"
+
+
+# An IBAN of this bank as the docs write it, compact or in groups of four.
+_OUR_IBAN = re.compile(r"\bNL[0-9]{2} ?LIVE(?: ?[0-9]{4}){2} ?[0-9]{2}\b")
+
+
+def test_every_iban_in_the_readme_and_bankctls_help_exists_after_seeding(monkeypatch):
+    monkeypatch.setenv("BANK_DEMO_PASSWORD", "demo-test-password")
+    call_command("populate_bank", customers=0)
+    docs = [REPO_ROOT / "README.md", REPO_ROOT / "ops" / "cli.py", *REPO_ROOT.glob("docs/*.md")]
+    shown = {iban.normalize(m) for path in docs for m in _OUR_IBAN.findall(path.read_text())}
+
+    assert shown, "the README shows no IBAN to try"
+    missing = shown - set(Account.objects.values_list("iban", flat=True))
+    assert not missing, f"IBANs in the docs that no fresh stack has: {sorted(missing)}"
 
 
 def test_the_clerk_login_is_made_once_and_follows_the_environment(monkeypatch):

@@ -45,7 +45,7 @@ def test_a_debezium_update_shows_only_what_changed_and_where_it_sits_in_the_binl
 
     assert render.describe_kind(record) == "update account"
     text = render.summary(record)
-    assert "balance: 100 → 250; version: 1 → 2" in text
+    assert "balance: 1.00 EUR → 2.50 EUR; version: 1 → 2" in text
     assert "currency" not in text
     assert "bank-bin.000001:42#0 gtid 0-1-7" in text
 
@@ -100,3 +100,49 @@ def test_a_gateway_hop_it_cannot_fill_says_why():
     assert (change.send_delay, change.total) == (None, 250)
     assert "n/a" in render._gateway_cell(change)
     assert "does not remember this event" in render._gateway_cell(change)
+
+
+def test_a_balance_change_reads_in_major_units_next_to_its_currency():
+    event = {
+        "iban": "NL02LIVE0000000018",
+        "old_balance": 1_217_501,
+        "new_balance": 1_217_601,
+        "delta": 100,
+        "currency": "EUR",
+        "sequence": 4,
+        "kind": "deposit",
+        "reason": "Salary",
+        "clerk": None,
+        "event_id": "sor:x",
+        "committed_at": 0,
+        "derived_at": 0,
+    }
+    record = Record(
+        "bank.balance-changed", 0, 1, 0, "NL02LIVE0000000018", "avro", event, "balance_changed", 1
+    )
+    assert "12,175.01 EUR → 12,176.01 EUR (+1.00 EUR) seq 4" in render.summary(record)
+    assert record.to_json()["value"]["delta"] == 100  # JSON keeps minor units
+
+
+def test_yen_balances_and_alerts_have_no_decimals():
+    balance = Record(
+        "bank.balances", 0, 1, 0, "k", "avro",
+        {"iban": "I", "balance": 10_000, "currency": "JPY", "status": "open", "sequence": 1,
+         "updated_at": 1_795_460_509_380},
+        "account_balance", 1,
+    )  # fmt: skip
+    assert "I 10,000 JPY open seq 1, as of 2026-11-23 19:01:49.380" in render.summary(balance)
+
+
+def test_captured_times_read_as_times_and_ledger_amounts_say_they_are_minor_units():
+    envelope = {
+        "op": "c",
+        "before": None,
+        "after": {"id": 9, "amount": -4500, "balance_after": 1_215_000,
+                  "created_at": 1_795_460_509_380},
+        "source": {"file": "f", "pos": 1, "ts_ms": 0},
+    }  # fmt: skip
+    record = Record("sor.bank.money", 0, 1, 0, "{}", "debezium", envelope, "ledger_entry")
+    text = render.summary(record)
+    assert "created_at=2026-11-23 19:01:49.380" in text
+    assert "amount=-4500, balance_after=1215000" in text and "(amounts in minor units)" in text

@@ -3,14 +3,14 @@ import json
 import pytest
 
 from soi.accounts import AccountMemory, on_account_change, on_ledger_entry
-from soi.alerts import Thresholds
+from soi.alerts import PerCurrency, Thresholds
 from soi.cdc import ContractViolation, SourcePosition, parse_envelope
 from tests.support.cdc_envelopes import account, envelope, fixture, ledger_entry
 
 pytestmark = pytest.mark.unit
 
 NOW = 1795459808000
-THRESHOLDS = Thresholds(low_balance=10_000, large_movement=500_000)
+THRESHOLDS = Thresholds(PerCurrency.parse("low", "100"), PerCurrency.parse("large", "5000"))
 
 
 def change(raw: bytes, memory: AccountMemory | None = None):
@@ -189,3 +189,20 @@ def test_a_balance_that_is_not_integer_minor_units_is_a_contract_violation():
 def test_an_envelope_with_a_schema_block_is_refused_with_the_setting_to_change():
     with pytest.raises(ContractViolation, match=r"schemas\.enable=false"):
         parse_envelope(b'{"schema": {}, "payload": {}}')
+
+
+def test_a_status_change_tells_the_customer_the_clerks_reason_but_not_the_clerk():
+    frozen = account(1_000, status="frozen", status_reason="Card reported stolen")
+    frozen["status_changed_by_username"] = "clerk"
+    outcome = change(envelope("u", account(1_000), frozen))
+    [alert] = outcome.alerts
+    assert alert["kind"] == "account_frozen"
+    assert alert["message"].endswith("has been frozen; contact your bank: Card reported stolen")
+    assert "clerk" not in json.dumps(outcome.alerts) + json.dumps(outcome.account_balance)
+
+    reopened = change(envelope("u", frozen, account(1_000, status_reason="Card found")))
+    assert [(a["kind"], a["message"].split(" ", 1)[1]) for a in reopened.alerts] == [
+        ("account_unfrozen", "is open again: Card found")
+    ]
+    closed = change(envelope("u", account(0), account(0, status="closed")))
+    assert [a["kind"] for a in closed.alerts] == ["account_closed"]

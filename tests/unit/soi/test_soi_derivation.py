@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from soi.accounts import AccountMemory
-from soi.alerts import Thresholds
+from soi.alerts import PerCurrency, Thresholds
 from soi.cdc import SourcePosition
 from soi.derivation import (
     ACCOUNT_BALANCE,
@@ -19,7 +19,7 @@ from tests.support.cdc_envelopes import account, envelope, ledger_entry
 
 pytestmark = pytest.mark.unit
 
-THRESHOLDS = Thresholds(low_balance=0, large_movement=10**12)
+THRESHOLDS = Thresholds(PerCurrency.parse("low", "0"), PerCurrency.parse("large", "10000000000"))
 KNOWN = AccountMemory(SourcePosition("bank-bin.000002", 100, 0), sequence=4, balance=1000)
 
 

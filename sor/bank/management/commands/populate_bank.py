@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sor.bank.demo_accounts import demo_accounts_line
 from sor.bank.demo_data import DEMO_USERNAME, populate
 from sor.bank.models import Account, Customer
 from stack.settings import env
@@ -30,5 +31,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Created {seeded.customers} customers and {seeded.accounts} accounts; the bank now "
             f"has {Customer.objects.count()} customers and {Account.objects.count()} accounts. "
-            f"The demo customer signs in as {DEMO_USERNAME!r}."
+            f"The demo customer signs in as {DEMO_USERNAME!r}; their accounts: "
+            f"{demo_accounts_line()}."
         )

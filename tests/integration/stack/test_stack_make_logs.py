@@ -1,0 +1,29 @@
+"""Ctrl-C is how a person stops `make logs`: it ends quietly, not with make's "Interrupt"."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from stack.settings import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_ctrl_c_on_make_logs_ends_quietly():
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "logs", "C=supervisor"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job is
+    )
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole group gets it
+    output, _ = process.communicate(timeout=30)
+    assert "Interrupt" not in output and "Traceback" not in output, output
+    # make passes the interrupt on to its own caller (a shell shows nothing for that).
+    assert process.returncode in (0, -signal.SIGINT), output
