@@ -70,8 +70,11 @@ class Account(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     # Why the status last changed, told to the customer; who changed it stays inside the bank.
-    status_reason = models.TextField(blank=True, default="")
-    status_changed_by_username = models.CharField(max_length=150, blank=True, default="")
+    # Database defaults too: rows written around the application (SQL, restores) stay valid.
+    status_reason = models.TextField(blank=True, default="", db_default="")
+    status_changed_by_username = models.CharField(
+        max_length=150, blank=True, default="", db_default=""
+    )
     # Optimistic locking: every change adds one, and a change made from a stale copy is refused.
     version = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
