@@ -9,9 +9,11 @@ import os
 import secrets
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from mirakuru import HTTPExecutor
 
@@ -73,6 +75,18 @@ def _delete_namespace(bootstrap: str, namespace: str) -> None:
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result()
-    # The worker's consumer group (soi.config.APP_ID) outlives its topics otherwise.
-    for future in admin.delete_consumer_groups([f"{namespace}-soi"]).values():
-        future.result()
+    # The worker's consumer group outlives its topics otherwise. Its members are static (they
+    # do not leave on a clean stop): the group empties once their session times out.
+    group = f"{namespace}-derivation"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            admin.delete_consumer_groups([group])[group].result()
+            return
+        except KafkaException as error:
+            code = error.args[0].code()
+            if code == KafkaError.GROUP_ID_NOT_FOUND:
+                return
+            if code != KafkaError.NON_EMPTY_GROUP or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
