@@ -67,6 +67,10 @@ def main(
     via: Annotated[
         str, typer.Option(help="book through the 'service' layer, the 'api' or 'sql'")
     ] = "sql",
+    burst: Annotated[
+        int | None,
+        typer.Option(help="derivation: changes booked in the live burst [20,000; 2,000 quick]"),
+    ] = None,
     replay_workers: Annotated[
         int, typer.Option(help="derivation: workers replaying the backlog together")
     ] = 1,
@@ -116,6 +120,7 @@ def main(
             footprint_rate=rate,
             replay_workers=replay_workers,
             replay_events=replay_events,
+            derivation_burst=burst,
         )
         overall = progress.add_task("scenarios", total=len(names))
         for name in names:
