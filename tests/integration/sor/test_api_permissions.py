@@ -43,7 +43,7 @@ def _requests(source: Account, target: Account, empty: Account) -> list[tuple[st
         (
             "post",
             "/api/transfers/",
-            {"from_iban": source.iban, "to_iban": target.iban, "amount": "1.00"},
+            {"from_iban": source.iban, "to_iban": target.iban, "amount": "1.00", "reason": "Test"},
         ),
         ("patch", f"/api/accounts/{source.iban}/", {**version, "overdraft_limit": "5.00"}),
         ("post", f"/api/accounts/{source.iban}/freeze/", status_change),

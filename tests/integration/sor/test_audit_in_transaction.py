@@ -62,6 +62,14 @@ def test_an_admin_freeze_whose_audit_fails_is_not_made(clerk, open_account, sign
     account = open_account(balance=1_000)
     desk = sign_in_to_admin(clerk)
     with pytest.raises(AuditDown):
-        desk.post("/admin/bank/account/", {"action": "freeze", "_selected_action": [account.pk]})
+        desk.post(
+            "/admin/bank/account/",
+            {
+                "action": "freeze",
+                "_selected_action": [account.pk],
+                "apply": "1",
+                "reason": "Test",
+            },
+        )
     account.refresh_from_db()
     assert account.status == "open"

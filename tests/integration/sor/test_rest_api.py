@@ -376,12 +376,12 @@ def test_closing_an_account_with_money_is_a_409(api, open_account):
 
 def test_the_schema_says_a_status_change_needs_a_reason(api):
     schema = api.get("/api/schema/?format=json").json()
-    body = schema["components"]["schemas"]["StatusChangeRequest"]
+    body = schema["components"]["schemas"]["StatusChange"]
     assert "reason" in body["required"]
     for action in ("freeze", "unfreeze", "close"):
         operation = schema["paths"][f"/api/accounts/{{iban}}/{action}/"]["post"]
         content = operation["requestBody"]["content"]["application/json"]["schema"]
-        assert content["$ref"].endswith("/StatusChangeRequest")
+        assert content["$ref"].endswith("/StatusChange")
 
 
 # Documentation and unknown paths
