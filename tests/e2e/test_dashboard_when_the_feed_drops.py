@@ -8,10 +8,12 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
+from stack.settings import REPO_ROOT, env
 from tests.support.bank_clerk import BankClerk
 from tests.support.browser import chromium_page
 from tests.support.own_customers import customer_with_login
@@ -19,6 +21,7 @@ from tests.support.own_customers import customer_with_login
 pytestmark = pytest.mark.e2e
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
 
 
 @dataclass
@@ -35,7 +38,9 @@ class FeedSwitch:
     def _connect(self, socket: WebSocketRoute) -> None:
         self.attempts += 1
         if not self.up:
-            socket.close(code=1001, reason="the test dropped the feed")
+            # Closed at its first message (the page's auth): closing it in here, before the
+            # route is set up, would wait for this very handler.
+            socket.on_message(lambda _: socket.close(code=1001, reason="the feed is down"))
             return
         self.open.append((socket, socket.connect_to_server()))
 
@@ -55,14 +60,14 @@ def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
-def viewport_page(request) -> Iterator[Page]:
+def viewport_page(request) -> Iterator[tuple[str, Page]]:
     width, height = VIEWPORTS[request.param]
     with chromium_page(width, height) as page:
-        yield page
+        yield request.param, page
 
 
 def test_a_dropped_feed_greys_the_cards_and_retry_now_brings_it_back(running_stack, viewport_page):
-    page = viewport_page
+    viewport, page = viewport_page
     password = secrets.token_urlsafe(16)
     account = customer_with_login(running_stack, "e2e-offline", password)
     switch = FeedSwitch()
@@ -93,6 +98,8 @@ def test_a_dropped_feed_greys_the_cards_and_retry_now_brings_it_back(running_sta
     assert balance.inner_text() == text
     grey = card.evaluate("element => getComputedStyle(element).filter")
     assert "grayscale" in grey, grey
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-offline-{viewport}.png"))
 
     # Wait until the backoff puts the next attempt of its own more than 6 s away; "Retry now"
     # must then bring the feed back well before it.

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from stack.settings import env
+from stack.settings import REPO_ROOT, env
 from tests.support.browser import chromium_page
 from tests.support.own_customers import customer_with_login
 
 pytestmark = pytest.mark.e2e
 
 PAGE_SIZE = 50
+ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
 
 
 def test_staff_page_through_the_accounts_and_find_one_by_iban(running_stack):
@@ -40,6 +42,8 @@ def test_staff_page_through_the_accounts_and_find_one_by_iban(running_stack):
         assert ibans == sorted(ibans)
         page_height = page.evaluate("document.documentElement.scrollHeight")
         assert page_height < 60_000, page_height
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-staff-view.png"))
 
         if total > PAGE_SIZE:
             page.locator("#page-next").click()
