@@ -234,6 +234,7 @@ const handlers = {
   welcome(message, socket) {
     staff.active = message.scope === "feed:all";
     $("#staff-tools").hidden = !staff.active;
+    $("#title").textContent = staff.active ? "Accounts" : "Your accounts";
     $("#subtitle").textContent = staff.active
       ? `Staff view: find any account, ${STAFF_PAGE_SIZE} to a page`
       : "Balances update live as your bank books them.";
