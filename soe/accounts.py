@@ -56,6 +56,23 @@ class AccountBook:
     def owned_by(self, customer_id: int) -> list[Account]:
         return [self._accounts[iban] for iban in sorted(self._by_customer.get(customer_id, ()))]
 
+    def find(self, query: str) -> list[Account]:
+        """The accounts whose IBAN holds ``query`` (spaces and case ignored) or, for a number,
+        whose customer it is; every account for an empty query. The customer's accounts come
+        first (a short number is in many IBANs too), then by IBAN."""
+        wanted = "".join(query.split()).upper()
+        customer = int(wanted) if wanted.isascii() and wanted.isdigit() else None
+
+        def theirs(account: Account) -> bool:
+            return customer is not None and account.customer_id == customer
+
+        found = [
+            account
+            for account in self._accounts.values()
+            if wanted in account.iban or theirs(account)
+        ]
+        return sorted(found, key=lambda account: (not theirs(account), account.iban))
+
     def apply_balance(self, state: Event) -> StateChange:
         """Apply one AccountBalance record (the latest state of an account)."""
         account = self._accounts.get(state["iban"])

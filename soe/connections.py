@@ -24,6 +24,7 @@ from soe.messages import (
     Alert,
     BalanceChanged,
     Error,
+    Found,
     Outgoing,
     Snapshot,
     Subscribed,
@@ -31,7 +32,7 @@ from soe.messages import (
     SubscribeMode,
     Unsubscribed,
 )
-from soe.protocol import CloseCode, Subscribe
+from soe.protocol import CloseCode, Find, Subscribe
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,24 @@ class Hub:
         connection.send(Subscribed(accounts=started))
         if not_yours and not principal.staff:
             self._refused(connection, not_yours)
+
+    def find(self, connection: Connection, request: Find) -> None:
+        """A page of a staff member's search; the client then subscribes to what it shows."""
+        if not connection.principal.staff:
+            connection.refuse("forbidden", "only staff may search the accounts")
+            return
+        found = self.book.find(request.query)
+        start = (request.page - 1) * request.page_size
+        page = found[start : start + request.page_size]
+        connection.send(
+            Found(
+                query=request.query,
+                page=request.page,
+                page_size=request.page_size,
+                total=len(found),
+                accounts=[account.iban for account in page],
+            )
+        )
 
     def unsubscribe(self, connection: Connection, ibans: list[str]) -> None:
         for iban in ibans:

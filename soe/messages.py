@@ -163,6 +163,17 @@ class Unsubscribed(_Public):
     accounts: list[str]
 
 
+class Found(_Public):
+    """The answer to a staff member's ``find``: one page of IBANs, to subscribe to."""
+
+    type: Literal["found"] = "found"
+    query: str
+    page: int
+    page_size: int
+    total: int
+    accounts: list[str]
+
+
 class Ping(_Public):
     type: Literal["ping"] = "ping"
     ts: int | None
@@ -189,6 +200,7 @@ Outgoing = (
     | Welcome
     | Subscribed
     | Unsubscribed
+    | Found
     | Ping
     | Pong
     | Error

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 IBAN_PATTERN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"
 MAX_ACCOUNTS_PER_SUBSCRIBE = 100
+# A staff member's search pages through the accounts; one page can be subscribed in one go.
+MAX_PAGE_SIZE = MAX_ACCOUNTS_PER_SUBSCRIBE
+MAX_QUERY_LENGTH = 64
 
 Iban = Annotated[str, Field(pattern=IBAN_PATTERN)]
 
@@ -70,6 +73,16 @@ class Unsubscribe(_Message):
     accounts: list[Iban] = Field(min_length=1, max_length=MAX_ACCOUNTS_PER_SUBSCRIBE)
 
 
+class Find(_Message):
+    """Staff only: one page of the accounts whose IBAN holds ``query`` or whose customer number
+    it is (an empty query finds every account), sorted by IBAN."""
+
+    type: Literal["find"]
+    query: str = Field(default="", max_length=MAX_QUERY_LENGTH)
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+
+
 class Ping(_Message):
     type: Literal["ping"]
     ts: int | None = None
@@ -80,9 +93,11 @@ class Pong(_Message):
     ts: int | None = None
 
 
-ClientMessage = Annotated[Auth | Subscribe | Unsubscribe | Ping | Pong, Field(discriminator="type")]
+ClientMessage = Annotated[
+    Auth | Subscribe | Unsubscribe | Find | Ping | Pong, Field(discriminator="type")
+]
 _client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping", "pong")
+CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "find", "ping", "pong")
 
 
 def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:

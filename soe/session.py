@@ -18,7 +18,7 @@ from soe.config import GatewayConfig
 from soe.connections import Connection, Hub, SendQueue
 from soe.limits import ConnectionCount, LogBudget, TokenBucket, held_back_note
 from soe.messages import Error, Ping, Pong, Welcome
-from soe.protocol import Auth, CloseCode, ProtocolError, Subscribe, Unsubscribe
+from soe.protocol import Auth, CloseCode, Find, ProtocolError, Subscribe, Unsubscribe
 from soe.protocol import Ping as ClientPing
 from soe.protocol import Pong as ClientPong
 
@@ -291,6 +291,8 @@ class Session:
             self.hub.subscribe(self.connection, request)
         elif isinstance(request, Unsubscribe):
             self.hub.unsubscribe(self.connection, request.accounts)
+        elif isinstance(request, Find):
+            self.hub.find(self.connection, request)
         elif isinstance(request, ClientPing):
             self.connection.send(Pong(ts=request.ts))
         elif isinstance(request, Auth):

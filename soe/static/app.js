@@ -11,11 +11,18 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
 const SIGN_IN_AGAIN = new Set([4001, 4002, 4003]);
 // Closes by a limit of the gateway (docs/live-feed-protocol.md, "Limits"): wait longer first.
 const LIMITED = { 4013: "Too many windows open", 4029: "Too many requests" };
+// Staff see one page of the accounts at a time (a `find` of the live feed), never all of them.
+const STAFF_PAGE_SIZE = 50;
+const SEARCH_DELAY_MS = 300;
 
 const $ = (selector) => document.querySelector(selector);
 const accounts = new Map(); // iban -> {state, history, card}
 let config = null;
 let feed = null;
+// When the last message of a live feed arrived: what the cards show once it has dropped.
+let lastUpdate = null;
+// The staff view's search: what is asked for, and the IBANs of the page on screen.
+const staff = { active: false, query: "", page: 1, pages: 1, total: 0, shown: new Set() };
 
 // ---------------------------------------------------------------- money and time
 function minorDigits(currency) {
@@ -41,6 +48,13 @@ function formatMoney(minor, currency, signed = false) {
   return text;
 }
 
+function formatTime(ms) {
+  const when = new Date(ms);
+  return new Date().toDateString() === when.toDateString()
+    ? when.toLocaleTimeString()
+    : when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
 function formatWhen(ms) {
   const when = new Date(ms);
   const today = new Date().toDateString() === when.toDateString();
@@ -57,7 +71,7 @@ function cardFor(iban) {
     card.dataset.account = iban;
     card.querySelector(".iban").textContent = iban.replace(/(.{4})/g, "$1 ").trim();
     card.querySelector(".balance").dataset.iban = iban;
-    account = { state: null, history: [], card };
+    account = { state: null, history: [], card, expanded: new Set() };
     accounts.set(iban, account);
     const list = $("#accounts");
     const after = [...list.children].find((other) => other.dataset.account > iban);
@@ -78,7 +92,15 @@ function render(account, { newest = null } = {}) {
   status.dataset.status = state.status;
   renderSparkline(account);
   renderMovements(account, newest);
-  $("#no-accounts").hidden = accounts.size > 0;
+  showNoAccounts();
+}
+
+function showNoAccounts() {
+  const none = $("#no-accounts");
+  none.textContent = staff.active
+    ? (staff.query ? `No account matches “${staff.query}”.` : "The bank has no accounts yet.")
+    : "You have no accounts to show yet.";
+  none.hidden = accounts.size > 0;
 }
 
 function renderSparkline({ state, history, card }) {
@@ -98,7 +120,8 @@ function renderSparkline({ state, history, card }) {
   card.querySelector(".area").setAttribute("d", `M0,60 L${line.replaceAll(" ", " L")} L300,60 Z`);
 }
 
-function renderMovements({ state, history, card }, newest) {
+function renderMovements(account, newest) {
+  const { state, history, card } = account;
   const list = card.querySelector(".movements");
   list.replaceChildren();
   const recent = history.slice(-MOVEMENTS_SHOWN).reverse();
@@ -115,6 +138,13 @@ function renderMovements({ state, history, card }, newest) {
     const reason = document.createElement("span");
     reason.className = "reason";
     reason.textContent = event.reason || describeKind(event.kind);
+    // A long reason shows in one line; its title, or a tap or Enter, shows all of it.
+    reason.title = reason.textContent;
+    reason.tabIndex = 0;
+    reason.dataset.sequence = String(event.sequence);
+    const expanded = account.expanded.has(event.sequence);
+    reason.classList.toggle("expanded", expanded);
+    reason.setAttribute("aria-expanded", String(expanded));
     const amount = document.createElement("span");
     amount.className = `amount ${event.delta < 0 ? "debit" : "credit"}`;
     amount.textContent = formatMoney(event.delta, state.currency, true);
@@ -156,10 +186,45 @@ function notify(title, text, kind = "alert") {
   setTimeout(() => note.remove(), 8000);
 }
 
+function toggleReason(reason) {
+  const card = reason.closest(".card");
+  const account = card && accounts.get(card.dataset.account);
+  if (!account) return;
+  const sequence = Number(reason.dataset.sequence);
+  const expanded = !account.expanded.has(sequence);
+  if (expanded) account.expanded.add(sequence);
+  else account.expanded.delete(sequence);
+  reason.classList.toggle("expanded", expanded);
+  reason.setAttribute("aria-expanded", String(expanded));
+}
+
 function setConnection(state, label) {
   const indicator = $("#connection");
   indicator.dataset.state = state;
   indicator.querySelector(".label").textContent = label;
+}
+
+// The feed dropped: the balances stay, greyed and dated, until it is back.
+function showOffline(retryAt) {
+  const banner = $("#offline");
+  banner.hidden = false;
+  banner.dataset.retryAt = String(retryAt);
+  const asOf = lastUpdate === null ? "" : `as of ${formatTime(lastUpdate)}`;
+  $("#offline-as-of").textContent = asOf ? `Balances ${asOf}.` : "";
+  for (const { card } of accounts.values()) {
+    card.classList.add("stale");
+    const mark = card.querySelector(".as-of");
+    mark.textContent = asOf;
+    mark.hidden = !asOf;
+  }
+}
+
+function showLive() {
+  $("#offline").hidden = true;
+  for (const { card } of accounts.values()) {
+    card.classList.remove("stale");
+    card.querySelector(".as-of").hidden = true;
+  }
 }
 
 // ---------------------------------------------------------------- feed messages
@@ -167,12 +232,31 @@ function setConnection(state, label) {
 // type, replayed and sent_at.
 const handlers = {
   welcome(message, socket) {
-    $("#subtitle").textContent = message.customer_id === null
-      ? "Staff view: every account"
+    staff.active = message.scope === "feed:all";
+    $("#staff-tools").hidden = !staff.active;
+    $("#title").textContent = staff.active ? "Accounts" : "Your accounts";
+    $("#subtitle").textContent = staff.active
+      ? `Staff view: find any account, ${STAFF_PAGE_SIZE} to a page`
       : "Balances update live as your bank books them.";
-    socket.subscribe(message.scope === "feed:all");
+    if (staff.active) socket.find();
+    else socket.subscribe();
+  },
+  found(message, socket) {
+    if (message.query !== staff.query || message.page !== staff.page) return; // an older search
+    staff.total = message.total;
+    staff.pages = Math.max(1, Math.ceil(message.total / message.page_size));
+    staff.shown = new Set(message.accounts);
+    const leaving = [...accounts.keys()].filter((iban) => !staff.shown.has(iban));
+    if (leaving.length) socket.send({ type: "unsubscribe", accounts: leaving });
+    for (const iban of leaving) {
+      accounts.get(iban).card.remove();
+      accounts.delete(iban);
+    }
+    renderPager();
+    socket.subscribe(message.accounts);
   },
   snapshot(message) {
+    if (staff.active && !staff.shown.has(message.iban)) return; // of a page left meanwhile
     const account = cardFor(message.iban);
     account.state = message;
     account.history = message.history.slice();
@@ -207,14 +291,15 @@ const handlers = {
     const account = accounts.get(message.iban);
     if (account) account.card.remove();
     accounts.delete(message.iban);
-    $("#no-accounts").hidden = accounts.size > 0;
+    showNoAccounts();
   },
   alert(message) {
     notify(alertTitle(message.kind), `${message.message} (${message.iban})`);
   },
   subscribed() {
     setConnection("live", "Live");
-    $("#no-accounts").hidden = accounts.size > 0;
+    showLive();
+    showNoAccounts();
   },
   ping(message, socket) {
     socket.send({ type: "pong", ts: message.ts });
@@ -248,6 +333,7 @@ class Feed {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
     this.ws = ws;
+    this.live = false;
     ws.onopen = () => {
       this.heard = Date.now();
       this.send({ type: "auth", token: this.token });
@@ -256,7 +342,11 @@ class Feed {
     ws.onmessage = (event) => {
       this.heard = Date.now();
       const message = JSON.parse(event.data);
-      if (message.type === "subscribed") this.attempt = 0;
+      if (message.type === "subscribed") {
+        this.attempt = 0;
+        this.live = true;
+      }
+      if (this.live) lastUpdate = this.heard;
       const handle = handlers[message.type];
       if (handle) handle(message, this);
     };
@@ -267,12 +357,24 @@ class Feed {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  subscribe(staff) {
+  // A customer follows all of their own accounts; staff name the accounts of the page shown.
+  subscribe(ibans = null) {
     const resume = {};
     for (const [iban, account] of accounts) {
       if (account.state) resume[iban] = account.state.sequence;
     }
-    this.send(staff ? { type: "subscribe", all: true, resume } : { type: "subscribe", resume });
+    this.send(ibans ? { type: "subscribe", accounts: ibans, resume } : { type: "subscribe", resume });
+  }
+
+  find() {
+    this.send({ type: "find", query: staff.query, page: staff.page, page_size: STAFF_PAGE_SIZE });
+  }
+
+  // "Retry now": skip the rest of the backoff, unless an attempt is already under way.
+  retryNow() {
+    if (this.stopped || (this.ws && this.ws.readyState !== WebSocket.CLOSED)) return;
+    clearTimeout(this.retry);
+    this.connect();
   }
 
   resync(iban) {
@@ -303,7 +405,9 @@ class Feed {
     this.attempt += 1;
     const why = LIMITED[event.code] || "Offline";
     setConnection("offline", `${why}, retrying in ${Math.round(delay / 1000) || 1} s`);
-    this.retry = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
+    const wait = delay * (0.8 + Math.random() * 0.4);
+    showOffline(Date.now() + wait);
+    this.retry = setTimeout(() => this.connect(), wait);
   }
 
   stop() {
@@ -312,6 +416,31 @@ class Feed {
     clearInterval(this.timer);
     if (this.ws) this.ws.close(1000, "signed out");
   }
+}
+
+// ---------------------------------------------------------------- the staff view
+function search() {
+  clearTimeout(staff.typing);
+  const query = $("#staff-query").value.trim();
+  if (query === staff.query && staff.page === 1) return;
+  staff.query = query;
+  staff.page = 1;
+  if (feed) feed.find();
+}
+
+function turnPage(step) {
+  const page = staff.page + step;
+  if (page < 1 || page > staff.pages) return;
+  staff.page = page;
+  renderPager();
+  if (feed) feed.find();
+}
+
+function renderPager() {
+  const count = staff.total === 1 ? "1 account" : `${staff.total.toLocaleString()} accounts`;
+  $("#page-info").textContent = `Page ${staff.page} of ${staff.pages} · ${count}`;
+  $("#page-previous").disabled = staff.page <= 1;
+  $("#page-next").disabled = staff.page >= staff.pages;
 }
 
 // ---------------------------------------------------------------- signing in and out
@@ -323,6 +452,7 @@ function showSignIn(message) {
   error.textContent = message || "";
   error.hidden = !message;
   setConnection("offline", "Signed out");
+  $("#offline").hidden = true;
 }
 
 function showDashboard(token) {
@@ -337,6 +467,10 @@ function signOut(message) {
   if (feed) feed.stop();
   feed = null;
   accounts.clear();
+  lastUpdate = null;
+  Object.assign(staff, { active: false, query: "", page: 1, pages: 1, total: 0, shown: new Set() });
+  $("#staff-query").value = "";
+  $("#staff-tools").hidden = true;
   $("#accounts").replaceChildren();
   showSignIn(message);
 }
@@ -380,6 +514,28 @@ async function start() {
   config = await (await fetch("config.json")).json();
   $("#sign-in-form").addEventListener("submit", signIn);
   $("#sign-out").addEventListener("click", () => signOut());
+  $("#retry-now").addEventListener("click", () => feed && feed.retryNow());
+  $("#accounts").addEventListener("click", (event) => {
+    const reason = event.target.closest(".reason");
+    if (reason) toggleReason(reason);
+  });
+  $("#accounts").addEventListener("keydown", (event) => {
+    const reason = event.target.closest(".reason");
+    if (reason && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      toggleReason(reason);
+    }
+  });
+  $("#staff-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search();
+  });
+  $("#staff-query").addEventListener("input", () => {
+    clearTimeout(staff.typing);
+    staff.typing = setTimeout(search, SEARCH_DELAY_MS);
+  });
+  $("#page-previous").addEventListener("click", () => turnPage(-1));
+  $("#page-next").addEventListener("click", () => turnPage(1));
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token && tokenStillValid(token)) showDashboard(token);
   else signOut();

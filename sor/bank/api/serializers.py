@@ -15,6 +15,7 @@ from rest_framework import serializers
 from sor.bank.errors import UnknownCurrency
 from sor.bank.models import Account, Customer, LedgerEntry
 from sor.bank.money import CURRENCIES, to_major_units
+from sor.bank.services import MAX_REASON_LENGTH
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -188,6 +189,19 @@ class AccountAmendment(serializers.Serializer):
 class VersionOnly(serializers.Serializer):
     version = WholeNumber(
         required=False, min_value=0, help_text="Or send the account's ETag in If-Match."
+    )
+
+
+class StatusChange(VersionOnly):
+    """Freezing, unfreezing or closing: the version it was read at, and why."""
+
+    reason = serializers.CharField(
+        max_length=MAX_REASON_LENGTH,
+        help_text="Shown to the customer with the change; kept with your name on the account.",
+        error_messages={
+            "required": "Give a reason; the customer is told it.",
+            "blank": "Give a reason; the customer is told it.",
+        },
     )
 
 

@@ -252,21 +252,21 @@ class AccountViewSet(viewsets.GenericViewSet):
         return self._move_money(request, iban, services.withdraw)
 
     @extend_schema(
-        request=s.VersionOnly, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
+        request=s.StatusChange, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def freeze(self, request: Request, iban: str) -> Response:
         return self._change_status(request, iban, services.freeze, "Froze the account")
 
     @extend_schema(
-        request=s.VersionOnly, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
+        request=s.StatusChange, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def unfreeze(self, request: Request, iban: str) -> Response:
         return self._change_status(request, iban, services.unfreeze, "Unfroze the account")
 
     @extend_schema(
-        request=s.VersionOnly, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
+        request=s.StatusChange, responses={200: s.AccountSerializer}, parameters=[_IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, iban: str) -> Response:
@@ -295,14 +295,17 @@ class AccountViewSet(viewsets.GenericViewSet):
         self, request: Request, iban: str, change: Callable[..., Account], what: str
     ) -> Response:
         account = account_by_iban(iban)
-        body = s.VersionOnly(data=request.data)
+        body = s.StatusChange(data=request.data)
         body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"]
         # The audit row commits with the change or not at all.
         with transaction.atomic():
             changed = _guarded(
                 request,
                 body.validated_data.get("version"),
-                lambda version: change(account.pk, expected_version=version),
+                lambda version: change(
+                    account.pk, expected_version=version, reason=reason, by=request.user
+                ),
             )
             if changed.status != account.status:
                 audit.record_change(request.user, changed, f"{what} through the API")

@@ -36,6 +36,7 @@ def group_clerk(db) -> User:
 
 def _requests(source: Account, target: Account, empty: Account) -> list[tuple[str, str, dict]]:
     version = {"version": source.version}
+    status_change = {**version, "reason": "Test"}
     return [
         ("post", f"/api/accounts/{source.iban}/deposit/", {"amount": "1.00", "reason": "Test"}),
         ("post", f"/api/accounts/{source.iban}/withdraw/", {"amount": "1.00", "reason": "Test"}),
@@ -45,9 +46,9 @@ def _requests(source: Account, target: Account, empty: Account) -> list[tuple[st
             {"from_iban": source.iban, "to_iban": target.iban, "amount": "1.00", "reason": "Test"},
         ),
         ("patch", f"/api/accounts/{source.iban}/", {**version, "overdraft_limit": "5.00"}),
-        ("post", f"/api/accounts/{source.iban}/freeze/", version),
-        ("post", f"/api/accounts/{source.iban}/unfreeze/", version),
-        ("post", f"/api/accounts/{empty.iban}/close/", {"version": empty.version}),
+        ("post", f"/api/accounts/{source.iban}/freeze/", status_change),
+        ("post", f"/api/accounts/{source.iban}/unfreeze/", status_change),
+        ("post", f"/api/accounts/{empty.iban}/close/", {"version": empty.version, "reason": "T"}),
         ("post", "/api/accounts/", {"customer": source.customer_id, "currency": "EUR"}),
         ("post", "/api/customers/", {"name": "Nobody", "email": "nobody@example.com"}),
         ("get", "/api/accounts/", {}),

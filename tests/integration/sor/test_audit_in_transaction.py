@@ -25,7 +25,9 @@ def audit_down(monkeypatch):
 
 def test_an_api_freeze_is_audited(api, open_account):
     account = open_account(balance=1_000)
-    answer = api.post(f"/api/accounts/{account.iban}/freeze/", {"version": account.version})
+    answer = api.post(
+        f"/api/accounts/{account.iban}/freeze/", {"version": account.version, "reason": "Test"}
+    )
     assert answer.status_code == 200
     entry = LogEntry.objects.get(object_id=str(account.pk))
     assert entry.change_message == "Froze the account through the API"
@@ -35,7 +37,9 @@ def test_an_api_freeze_is_audited(api, open_account):
 def test_an_api_freeze_whose_audit_fails_is_not_made(api, open_account):
     account = open_account(balance=1_000)
     with pytest.raises(AuditDown):
-        api.post(f"/api/accounts/{account.iban}/freeze/", {"version": account.version})
+        api.post(
+            f"/api/accounts/{account.iban}/freeze/", {"version": account.version, "reason": "Test"}
+        )
     account.refresh_from_db()
     assert (account.status, account.version) == ("open", 2)
 
@@ -64,7 +68,7 @@ def test_an_admin_freeze_whose_audit_fails_is_not_made(clerk, open_account, sign
                 "action": "freeze",
                 "_selected_action": [account.pk],
                 "apply": "1",
-                "reason": "Card reported stolen",
+                "reason": "Test",
             },
         )
     account.refresh_from_db()

@@ -55,7 +55,7 @@ def test_the_api_changes_nothing_on_a_broken_account(api, broken, open_account):
     account, says = broken
     other = open_account(balance=1_000)
     before = Account.objects.filter(pk=account.pk).values().get()
-    version = {"version": before["version"]}
+    version = {"version": before["version"], "reason": "Test"}
     for method, url, body in [
         ("post", f"/api/accounts/{account.iban}/deposit/", {"amount": "1.00"}),
         ("post", f"/api/accounts/{account.iban}/withdraw/", {"amount": "1.00"}),

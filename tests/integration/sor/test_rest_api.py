@@ -315,18 +315,73 @@ def test_a_patched_balance_needs_a_reason(api, open_account):
 def test_freeze_unfreeze_and_close_need_the_version(api, open_account):
     account = open_account()
     url = f"/api/accounts/{account.iban}"
-    _error(api.post(f"{url}/freeze/"), 428, "version_required")
-    frozen = api.post(f"{url}/freeze/", {"version": 1})
+    why = {"reason": "Card reported stolen"}
+    _error(api.post(f"{url}/freeze/", why), 428, "version_required")
+    frozen = api.post(f"{url}/freeze/", {**why, "version": 1})
     assert frozen.json()["status"] == "frozen"
-    _error(api.post(f"{url}/unfreeze/", {"version": 1}), 409, "version_conflict")
-    assert api.post(f"{url}/unfreeze/", HTTP_IF_MATCH=frozen["ETag"]).json()["status"] == "open"
-    assert api.post(f"{url}/close/", {"version": 3}).json()["status"] == "closed"
+    _error(api.post(f"{url}/unfreeze/", {**why, "version": 1}), 409, "version_conflict")
+    assert (
+        api.post(f"{url}/unfreeze/", why, HTTP_IF_MATCH=frozen["ETag"]).json()["status"] == "open"
+    )
+    assert api.post(f"{url}/close/", {**why, "version": 3}).json()["status"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "reason"),
+    [
+        ("freeze", "frozen", "Card reported stolen; call us on 0800 1234"),
+        ("unfreeze", "open", "Card found by its owner"),
+        ("close", "closed", "Closed at the customer's request"),
+    ],
+)
+def test_a_status_change_keeps_the_reason_and_who_gave_it(
+    api, open_account, action, status, reason
+):
+    account = open_account()
+    if action == "unfreeze":
+        services.freeze(account.pk, reason="Before the test")
+        account.refresh_from_db()
+    answer = api.post(
+        f"/api/accounts/{account.iban}/{action}/",
+        {"version": account.version, "reason": f"  {reason} "},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    account.refresh_from_db()
+    assert (account.status, account.status_reason) == (status, reason)
+    assert account.status_changed_by_username == "clerk"
+
+
+@pytest.mark.parametrize("action", ["freeze", "unfreeze", "close"])
+@pytest.mark.parametrize("reason", [None, "", "   ", "x" * 1001])
+def test_a_status_change_without_a_reason_is_refused(api, open_account, action, reason):
+    account = open_account()
+    body = {"version": account.version}
+    if reason is not None:
+        body["reason"] = reason
+    answer = api.post(f"/api/accounts/{account.iban}/{action}/", body, format="json")
+    assert "reason" in _error(answer, 400, "invalid")
+    assert "reason" in answer.json()["fields"]
+    refreshed = Account.objects.get(pk=account.pk)
+    assert (refreshed.status, refreshed.version) == (account.status, account.version)
 
 
 def test_closing_an_account_with_money_is_a_409(api, open_account):
     account = open_account(balance=1)
-    answer = api.post(f"/api/accounts/{account.iban}/close/", {"version": 2})
+    answer = api.post(
+        f"/api/accounts/{account.iban}/close/", {"version": 2, "reason": "Moving abroad"}
+    )
     _error(answer, 409, "balance_not_zero")
+
+
+def test_the_schema_says_a_status_change_needs_a_reason(api):
+    schema = api.get("/api/schema/?format=json").json()
+    body = schema["components"]["schemas"]["StatusChange"]
+    assert "reason" in body["required"]
+    for action in ("freeze", "unfreeze", "close"):
+        operation = schema["paths"][f"/api/accounts/{{iban}}/{action}/"]["post"]
+        content = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert content["$ref"].endswith("/StatusChange")
 
 
 # Documentation and unknown paths

@@ -76,7 +76,11 @@ def test_a_customer_id_as_digits_in_a_string_is_still_read(api, customer):
 @pytest.mark.parametrize("version", [1.5, "²", "\u0663", True])
 def test_a_version_is_a_whole_number(api, open_account, version):
     account = open_account()
-    answer = api.post(f"/api/accounts/{account.iban}/freeze/", {"version": version}, format="json")
+    answer = api.post(
+        f"/api/accounts/{account.iban}/freeze/",
+        {"version": version, "reason": "Test"},
+        format="json",
+    )
     _refused(answer, "version")
     account.refresh_from_db()
     assert account.status == "open"

@@ -12,7 +12,7 @@ from soe import metrics
 from soe.accounts import AccountBook
 from soe.auth import Principal
 from soe.connections import Connection, Frame, Hub, SendQueue
-from soe.protocol import CloseCode, Subscribe
+from soe.protocol import CloseCode, Find, Subscribe
 
 pytestmark = pytest.mark.unit
 MINE = "DE44500105175407324931"
@@ -419,5 +419,53 @@ def test_an_account_that_changes_owner_leaves_the_old_owners_screen():
         [removed] = sent(connection)
         assert (removed["type"], removed["iban"]) == ("account_removed", MINE)
         assert connection.watching == set()
+
+    run(scenario)
+
+
+def find(hub: Hub, connection: Connection, **fields: Any) -> list[dict[str, Any]]:
+    hub.find(connection, Find(type="find", **fields))
+    return sent(connection)
+
+
+def test_staff_page_through_every_account_sorted_by_iban():
+    async def scenario() -> None:
+        _, hub = make_hub()
+        clerk = connect(hub, staff())
+        [first] = find(hub, clerk, page_size=2)
+        assert first["type"] == "found"
+        assert (first["total"], first["page"], first["accounts"]) == (3, 1, [MINE, ALSO_MINE])
+        [second] = find(hub, clerk, page=2, page_size=2)
+        assert second["accounts"] == [THEIRS]
+        [beyond] = find(hub, clerk, page=3, page_size=2)
+        assert (beyond["total"], beyond["accounts"]) == (3, [])
+        assert clerk.watching == set()  # finding subscribes to nothing
+
+    run(scenario)
+
+
+def test_staff_find_an_account_by_part_of_its_iban_or_by_its_customer():
+    async def scenario() -> None:
+        book, hub = make_hub()
+        book.apply_balance(balance_state("DE02120300000000202051", customer_id=402))
+        clerk = connect(hub, staff())
+        [by_iban] = find(hub, clerk, query="nl91 abna")
+        assert by_iban["accounts"] == [THEIRS]
+        # Customer 8's account first, then the other IBANs that hold an 8.
+        [by_customer] = find(hub, clerk, query="8")
+        assert by_customer["accounts"] == [THEIRS, ALSO_MINE]
+        [nothing] = find(hub, clerk, query="XX99")
+        assert (nothing["total"], nothing["accounts"]) == (0, [])
+
+    run(scenario)
+
+
+def test_a_customer_may_not_search_the_accounts():
+    async def scenario() -> None:
+        _, hub = make_hub()
+        anna = connect(hub, customer())
+        [answer] = find(hub, anna)
+        assert (answer["type"], answer["code"]) == ("error", "forbidden")
+        assert anna.errors == 1
 
     run(scenario)

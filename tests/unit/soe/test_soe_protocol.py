@@ -4,6 +4,7 @@ import pytest
 
 from soe.protocol import (
     Auth,
+    Find,
     Ping,
     ProtocolError,
     Subscribe,
@@ -63,6 +64,14 @@ def test_an_iban_that_is_not_an_iban_is_refused():
 def test_a_negative_resume_sequence_is_refused():
     message = {"type": "subscribe", "resume": {"DE44500105175407324931": -1}}
     assert error_code(json.dumps(message)) == "malformed"
+
+
+def test_a_find_has_a_query_and_a_page_of_at_most_100():
+    assert parse({"type": "find"}) == Find(type="find", query="", page=1, page_size=50)
+    found = parse({"type": "find", "query": "NL16 LIVE", "page": 3, "page_size": 100})
+    assert (found.query, found.page, found.page_size) == ("NL16 LIVE", 3, 100)
+    for wrong in ({"page": 0}, {"page_size": 101}, {"page_size": 0}, {"query": "x" * 65}):
+        assert error_code(json.dumps({"type": "find", **wrong})) == "malformed"
 
 
 def test_unsubscribe_and_ping_parse():
