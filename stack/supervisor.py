@@ -162,6 +162,8 @@ class Supervisor:
         )
         self._publish("starting Kafka (KRaft)")
         self.start_process(infrastructure["kafka"])
+        self._publish("starting the schema registry")
+        self.start_process(infrastructure["registry"])
         self._publish("starting Kafka Connect")
         self.start_process(infrastructure["connect"])
 
