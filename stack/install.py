@@ -57,6 +57,8 @@ def install_jars(settings: Settings) -> None:
                 f"dependency:{'unpack' if pom in UNPACKED else 'copy'}-dependencies",
                 "-DincludeScope=runtime",
                 f"-DoutputDirectory={target}",
+                # Unpacking leaves marker files; kept in the state folder, not the source tree.
+                f"-DmarkersDirectory={settings.path('lib', '.maven-markers')}",
             ],
             check=True,
         )
