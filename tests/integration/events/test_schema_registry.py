@@ -41,6 +41,12 @@ CHANGE = {
     "source_file": "test-bin.000001",
     "source_pos": 4,
     "source_row": 0,
+    "gtid": None,
+    "kind": "deposit",
+    "reason": "registry test",
+    "clerk": None,
+    "ledger_entry_id": None,
+    "ledger_match": "none",
 }
 # balance_changed v2 as a later release would publish it: one more field, with a default.
 NEW_FIELD = {"name": "channel", "type": ["null", "string"], "default": None}
