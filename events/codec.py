@@ -20,6 +20,7 @@ import os
 import re
 import struct
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -50,8 +51,11 @@ SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 SINGLE_OBJECT_HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
 COMPATIBILITY = "BACKWARD"
 _FILE_NAME = re.compile(r"^(?P<type>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
-# A reader waits this long for an unreachable registry before it gives a record up.
-REGISTRY_PATIENCE_SECONDS = 10.0
+# A reader waits this long for an unreachable registry before it gives a record up, and then
+# asks again only after the pause: a gateway reading thousands of records of an unknown id while
+# the registry is down must not wait the patience out for each of them.
+REGISTRY_PATIENCE_SECONDS = 3.0
+REGISTRY_PAUSE_SECONDS = 5.0
 
 
 class UndecodableEvent(ValueError):
@@ -139,6 +143,7 @@ class Codec:
         self._client: SchemaRegistryClient | None = None
         self._ids: dict[tuple[str, str], int] = {}  # (subject, schema text) -> id
         self._writers: dict[int, tuple[Any, str, int | None]] = {}  # id -> (schema, type, version)
+        self._unreachable_until = 0.0  # time.monotonic() before which the registry is not asked
         self._lock = threading.Lock()
 
     @property
@@ -234,7 +239,13 @@ class Codec:
             known = self._writers.get(schema_id)
         if known is not None:
             return known
-        text = self._fetch(schema_id)
+        if time.monotonic() < self._unreachable_until:
+            raise RegistryUnavailable(f"schema registry at {self.url} did not answer just now")
+        try:
+            text = self._fetch(schema_id)
+        except RegistryUnavailable:
+            self._unreachable_until = time.monotonic() + REGISTRY_PAUSE_SECONDS
+            raise
         parsed = parse_schema(json.loads(text))
         event_type = self._by_name.get(parsed.get("name"))
         if event_type is None:

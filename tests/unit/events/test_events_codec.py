@@ -1,5 +1,6 @@
 import io
 import itertools
+import time
 
 import fastavro
 import pytest
@@ -87,3 +88,20 @@ def test_the_compatibility_check_catches_a_new_field_without_default():
     without_default = dict(v1, fields=[*v1["fields"], {"name": "note", "type": "string"}])
     assert _reads(v1, fastavro.parse_schema(with_default))
     assert not _reads(v1, fastavro.parse_schema(without_default))
+
+
+def test_an_unreachable_registry_is_told_apart_from_a_bad_record_and_not_waited_on_twice():
+    reader = codec.Codec(url="http://127.0.0.1:9/apis/ccompat/v7")  # nothing listens on port 9
+    record = codec.WIRE_MAGIC + (7).to_bytes(4, "big") + b"body"
+
+    started = time.monotonic()
+    with pytest.raises(codec.RegistryUnavailable):
+        reader.decode(record)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(codec.RegistryUnavailable):
+        reader.decode(record)
+    second = time.monotonic() - started
+
+    assert first < codec.REGISTRY_PATIENCE_SECONDS + 2
+    assert second < 0.1, "the next record must not wait the patience out again"
