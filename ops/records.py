@@ -1,5 +1,6 @@
-"""Reading any record of the bank's topics: Debezium JSON envelopes, the repo's Avro events,
-other JSON, tombstones, and whatever else as undecodable, with the reason, never a crash."""
+"""Reading any record of the bank's topics: Debezium JSON envelopes, the repo's Avro events (the
+registry's wire format, and single-object encoding from before the registry), other JSON,
+tombstones, and whatever else as undecodable, with the reason, never a crash."""
 
 from __future__ import annotations
 
@@ -78,16 +79,18 @@ def decode_value(raw: bytes | None) -> dict[str, Any]:
     """The fields of a Record that describe its value."""
     if raw is None:
         return {"format": TOMBSTONE}
-    if raw[:2] == codec.MAGIC:
+    if raw[:1] == codec.WIRE_MAGIC or raw[:2] == codec.SINGLE_OBJECT_MAGIC:
         try:
             event = codec.decode(raw)
-        except codec.UndecodableEvent as error:
+        except (codec.UndecodableEvent, codec.RegistryUnavailable) as error:
             return _undecodable(raw, str(error))
         return {"format": AVRO, "type": event.type, "version": event.version, "value": event.value}
     try:
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return _undecodable(raw, "neither an Avro event of this repo (no C3 01 header) nor JSON")
+        return _undecodable(
+            raw, "neither an Avro event of this repo (no 00 or C3 01 header) nor JSON"
+        )
     if isinstance(value, dict) and value.get("op") in ("c", "u", "d", "r") and "source" in value:
         return {"format": DEBEZIUM, "type": value.get("source", {}).get("table"), "value": value}
     return {"format": JSON, "value": value}

@@ -124,6 +124,9 @@ class Pipeline:
 
     def run(self) -> None:
         """Derive until ``stopping`` is set. A bug or a fatal Kafka error propagates."""
+        # Every schema is registered (and its id known) before the first record: a registry that
+        # refuses one stops the worker here, not halfway through a batch.
+        codec.register_topics(self.config.topics)
         self._producer.init_transactions()  # aborts what a previous run of this worker left open
         self._consumer.subscribe(
             [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
@@ -179,8 +182,11 @@ class Pipeline:
         producer, topics = self._producer, self.config.topics
         producer.begin_transaction()
         for output in batch.outputs:
-            value = None if output.value is None else codec.encode(output.role, output.value)
-            self._produce(topics[output.role], output.key, value)
+            topic = topics[output.role]
+            value = None  # a tombstone
+            if output.value is not None:
+                value = codec.encode(output.role, output.value, topic=topic)
+            self._produce(topic, output.key, value)
         for (partition, account), memory in batch.remembered.items():
             self._produce(
                 self.config.state_topic, account.encode(), state.encode(memory), partition

@@ -43,6 +43,7 @@ def _print_where_to_go() -> None:
     console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
     console.print(f"  Kafka                  {config.kafka_bootstrap}")
     console.print(f"  Kafka Connect          {config.connect_url}/connectors")
+    console.print(f"  Schema registry        {config.schema_registry_url}")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
     if os.environ.get("BANK_ENV", "local") == "local":
         console.print(
@@ -52,7 +53,8 @@ def _print_where_to_go() -> None:
 
 @app.command()
 def install_deps() -> None:
-    """Resolve the Kafka, Connect and Debezium jars with Maven (skipped when unchanged)."""
+    """Resolve the Kafka, Connect, Debezium and schema registry jars with Maven (skipped when
+    unchanged)."""
     install.install_jars(settings())
 
 

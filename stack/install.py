@@ -1,7 +1,9 @@
-"""First-run installation of the jars: the Kafka broker, Kafka Connect and the Debezium plugin.
+"""First-run installation of the jars: the Kafka broker, Kafka Connect, the Debezium plugin and
+the schema registry.
 
-Resolved with Maven from the poms under connect/, copied into the state folder, and skipped when
-the pom has not changed since the last copy.
+Resolved with Maven from the poms under connect/ and registry/, copied (or, for the registry's
+distribution archive, unpacked) into the state folder, and skipped when the pom has not changed
+since the last copy.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ JAR_SETS = {
     REPO_ROOT / "connect" / "kafka" / "pom.xml": Path("kafka"),
     REPO_ROOT / "connect" / "debezium" / "pom.xml": Path("connect-plugins")
     / "debezium-connector-mariadb",
+    REPO_ROOT / "registry" / "pom.xml": Path("registry"),
 }
+# Poms whose dependency is a distribution archive to unpack rather than jars to copy.
+UNPACKED = {REPO_ROOT / "registry" / "pom.xml"}
 
 
 def _digest(pom: Path) -> str:
@@ -49,12 +54,14 @@ def install_jars(settings: Settings) -> None:
                 "--no-transfer-progress",
                 "-f",
                 str(pom),
-                "dependency:copy-dependencies",
+                f"dependency:{'unpack' if pom in UNPACKED else 'copy'}-dependencies",
                 "-DincludeScope=runtime",
                 f"-DoutputDirectory={target}",
+                # Unpacking leaves marker files; kept in the state folder, not the source tree.
+                f"-DmarkersDirectory={settings.path('lib', '.maven-markers')}",
             ],
             check=True,
         )
         marker.write_text(_digest(pom))
-        jars = len(list(target.glob("*.jar")))
+        jars = len(list(target.rglob("*.jar")))
         console.print(f"    {jars} jars in {target}")

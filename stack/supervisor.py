@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 from mirakuru import Executor
@@ -89,6 +91,8 @@ class Supervisor:
         self.stopping = False
         self.crash_streaks: dict[str, int] = {}
         self.status = status.StackStatus(supervisor_pid=os.getpid())
+        # The schema registry starts on a thread of its own, beside Connect.
+        self._publishing = threading.Lock()
         for process in self._all_processes():
             self.status.components[process.name] = status.Component(
                 name=process.name,
@@ -104,14 +108,16 @@ class Supervisor:
         return str(self.settings.path("logs", f"{name}.log"))
 
     def _publish(self, step: str | None = None) -> None:
-        if step is not None:
-            self.status.step = step
-            log.info("%s", step)
-        status.write(self.settings, self.status)
+        with self._publishing:
+            if step is not None:
+                self.status.step = step
+                log.info("%s", step)
+            status.write(self.settings, self.status)
 
     def _set_state(self, name: str, state: str, pid: int | None = None) -> None:
-        component = self.status.components[name]
-        component.state, component.pid, component.since = state, pid, time.time()
+        with self._publishing:
+            component = self.status.components[name]
+            component.state, component.pid, component.since = state, pid, time.time()
         self._publish()
 
     # -- starting -------------------------------------------------------------------------------
@@ -174,8 +180,24 @@ class Supervisor:
         )
         self._publish("starting Kafka (KRaft)")
         self.start_process(infrastructure["kafka"])
-        self._publish("starting Kafka Connect")
-        self.start_process(infrastructure["connect"])
+        # The registry (half a minute on two cores) is first needed by the worker: it starts
+        # while Connect does, and the applications wait for it.
+        background = ThreadPoolExecutor(1, thread_name_prefix="start-registry")
+        try:
+            registry = background.submit(self.start_process, infrastructure["registry"])
+            self._publish("starting Kafka Connect and the schema registry")
+            self.start_process(infrastructure["connect"])
+            self._prepare_applications()
+            self._publish("waiting for the schema registry")
+            registry.result()  # raises what stopped it
+        finally:
+            background.shutdown(wait=False)  # a failure elsewhere stops it with the rest
+        for process in processes.applications(self.settings):
+            self._publish(f"starting {process.name}")
+            self.start_process(process)
+
+    def _prepare_applications(self) -> None:
+        """The connector, the database's schema and the seed data."""
 
         def register_connector() -> None:
             name = connector.register(self.settings)
@@ -193,9 +215,6 @@ class Supervisor:
             "seeding demo data (populate-db.sh)",
             lambda: self._run_logged("sor", ["bash", str(REPO_ROOT / "populate-db.sh")]),
         )
-        for process in processes.applications(self.settings):
-            self._publish(f"starting {process.name}")
-            self.start_process(process)
 
     # -- watching and stopping ------------------------------------------------------------------
 

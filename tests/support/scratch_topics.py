@@ -15,6 +15,7 @@ from events import topics
 from events.topics import DerivedTopics, derived_topics
 from soi.config import TOPIC_PARTITIONS, TOPIC_REPLICATION
 from soi.topics import TOPIC_CONFIGS
+from tests.support.registry import forget_subjects
 
 OPERATION_TIMEOUT = 30.0
 
@@ -30,6 +31,7 @@ def scratch_topics(bootstrap: str, prefix: str) -> Iterator[DerivedTopics]:
         yield scratch
     finally:
         _delete(admin, list(scratch.names()))
+        forget_subjects(list(scratch.names()))
 
 
 def _create_like_the_bank(admin: AdminClient, scratch: DerivedTopics) -> None:

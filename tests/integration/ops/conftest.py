@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from ops.cli import app
 from stack.connector import load_connector
 from stack.settings import settings
+from tests.support.registry import forget_subjects
 from tests.support.teller import Teller
 
 Bankctl = Callable[..., Result]
@@ -61,6 +62,7 @@ def scratch_topic(admin: AdminClient) -> Iterator[Callable[..., str]]:
     yield make
     if made:
         _delete_topics(admin, made)
+        forget_subjects(made)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from ops_stack import BANKCTL, produce
 
 from events import codec, topics
+from tests.support.single_object import single_object
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +107,8 @@ def test_undecodable_records_are_shown_with_their_offset_and_reading_goes_on(
         [
             (b"NL00TEST", codec.encode("balance_changed", balance_changed("NL00TEST"))),
             (b"NL00TEST", b"not avro at all"),
-            (b"NL00TEST", codec.MAGIC + b"\x00" * 8 + b"body of an unknown schema"),
+            (b"NL00TEST", codec.SINGLE_OBJECT_MAGIC + b"\x00" * 8 + b"body of an unknown schema"),
+            (b"NL00TEST", codec.WIRE_MAGIC + (2**31 - 1).to_bytes(4, "big") + b"unregistered"),
             (b"NL00TEST", None),
         ],
     )
@@ -117,12 +119,36 @@ def test_undecodable_records_are_shown_with_their_offset_and_reading_goes_on(
     assert table.exit_code == 0, table.output
     assert "balance_changed v1" in table.output
     assert "0@1" in table.output and "0@2" in table.output
-    assert table.output.count("undecodable") >= 2
+    assert table.output.count("undecodable") >= 3
     assert "unknown schema fingerprint" in table.output
     records = jsonl(lines.output)
-    assert [r["format"] for r in records] == ["avro", "undecodable", "undecodable", "tombstone"]
+    assert [r["format"] for r in records] == [
+        "avro",
+        "undecodable",
+        "undecodable",
+        "undecodable",
+        "tombstone",
+    ]
     assert records[1]["offset"] == 1
     assert "neither an Avro event" in records[1]["error"]
+    assert "not in the registry" in records[3]["error"]
+
+
+def test_records_carry_a_registry_schema_id_and_older_records_stay_readable(bankctl, scratch_topic):
+    topic = scratch_topic()
+    written_before = single_object("balance_changed", balance_changed("NL00OLD"))
+    written_now = codec.encode("balance_changed", balance_changed("NL00NEW"), topic=topic)
+    produce(topic, [(b"NL00OLD", written_before), (b"NL00NEW", written_now)])
+
+    records = jsonl(bankctl("consume", topic, "--from-beginning", "-o", "jsonl").output)
+
+    registered = codec.default().client.get_latest_version(codec.subject(topic))
+    assert written_now[:5] == b"\x00" + registered.schema_id.to_bytes(4, "big")
+    assert [(r["format"], r["type"], r["version"]) for r in records] == [
+        ("avro", "balance_changed", 1),
+        ("avro", "balance_changed", 1),
+    ]
+    assert [r["value"]["iban"] for r in records] == ["NL00OLD", "NL00NEW"]
 
 
 def test_follow_prints_new_records_as_they_arrive(scratch_topic):

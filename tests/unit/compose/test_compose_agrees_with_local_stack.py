@@ -39,7 +39,15 @@ pytestmark = pytest.mark.unit
 APPLICATIONS = ("sor", "soi", "soe")
 # Local order of start-up (stack/supervisor.py start_all), with the compose one-shots in place of
 # the supervisor's own steps.
-START_ORDER = ["mariadb", "kafka", "connect", "register-connector", "sor-setup", *APPLICATIONS]
+START_ORDER = [
+    "mariadb",
+    "kafka",
+    "registry",
+    "connect",
+    "register-connector",
+    "sor-setup",
+    *APPLICATIONS,
+]
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +109,10 @@ def test_connects_healthcheck_asks_the_local_readiness_url(compose, local):
     assert _ready_url_in_container(local["connect"]) in compose["connect"]["healthcheck"]["test"]
 
 
+def test_the_registrys_healthcheck_asks_the_local_readiness_url(compose, local):
+    assert _ready_url_in_container(local["registry"]) in compose["registry"]["healthcheck"]["test"]
+
+
 def test_kafkas_healthcheck_asks_for_metadata_as_the_local_readiness_check_does(compose, local):
     assert isinstance(local["kafka"].ready, KafkaReady)
     assert "kafka-broker-api-versions.sh" in " ".join(compose["kafka"]["healthcheck"]["test"])
@@ -136,6 +148,8 @@ def test_port_variables_move_the_published_port_only():
         "BANK_DB_PORT": config.db_port,
         "BANK_KAFKA_PORT": config.kafka_port,
         "BANK_CONNECT_PORT": config.connect_port,
+        "BANK_REGISTRY_PORT": config.registry_port,
+        "BANK_REGISTRY_HEALTH_PORT": config.registry_health_port,
         "BANK_SOR_PORT": config.sor_port,
         "BANK_SOE_PORT": config.soe_port,
         "BANK_SOI_WEB_PORT": config.soi_web_port,
@@ -288,6 +302,23 @@ def test_connect_runs_with_the_local_workers_properties(compose, local):
     assert given["HEAP_OPTS"] == f"-Xms{config.connect_heap} -Xmx{config.connect_heap}"
 
 
+def test_the_registry_runs_with_the_local_registrys_settings(compose, local):
+    given = environment(compose["registry"])
+    expected = dict(local["registry"].env, APICURIO_KAFKASQL_BOOTSTRAP_SERVERS="kafka:19092")
+    assert {key: given.get(key) for key in expected} == expected
+    heap = container_settings().registry_heap
+    java_options = given["JAVA_OPTS_APPEND"].split()
+    assert java_options == [f"-Xms{heap}", f"-Xmx{heap}", *processes.REGISTRY_JVM_PROPERTIES]
+
+
+def test_readers_and_writers_of_avro_find_the_registry_service(compose):
+    port = default_settings().registry_port
+    for name in ("soi", "soe"):
+        url = environment(compose[name])["BANK_SCHEMA_REGISTRY_URL"]
+        assert url == f"http://registry:{port}/apis/ccompat/v7", name
+        assert "registry" in _needs(compose, name), name
+
+
 def test_connect_gives_the_connector_every_variable_it_reads(compose):
     _name, config = load_connector()
     read = {name for value in config.values() for name in re.findall(r"\$\{env:(\w+)\}", value)}
@@ -376,6 +407,11 @@ def test_the_dashboard_and_its_tokens_are_reached_where_the_browser_finds_them(c
 
 
 # -- versions --------------------------------------------------------------------------------------
+
+
+def test_the_registry_image_is_the_version_of_its_pom(compose):
+    apicurio = pom_property(REPO_ROOT / "registry" / "pom.xml", "version.apicurio")
+    assert compose["registry"]["image"] == f"apicurio/apicurio-registry:{apicurio}"
 
 
 def test_images_are_the_kafka_and_debezium_versions_of_the_poms(compose):

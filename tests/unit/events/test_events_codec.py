@@ -1,10 +1,12 @@
 import io
 import itertools
+import time
 
 import fastavro
 import pytest
 
 from events import codec
+from tests.support.single_object import single_object
 
 pytestmark = pytest.mark.unit
 
@@ -21,12 +23,15 @@ BALANCE = {
 }
 
 
-def test_an_event_round_trips_with_its_schema_named_by_fingerprint():
-    raw = codec.encode("account_balance", BALANCE)
-    assert raw[:2] == b"\xc3\x01"
+# Reading through the registry (the wire format every writer now uses) is proven against the real
+# registry in tests/integration/events/; these need none.
+
+
+def test_an_event_written_before_the_registry_is_still_read_without_it():
+    raw = single_object("account_balance", BALANCE)
     assert raw[2:10] == codec.latest("account_balance").fingerprint
-    decoded = codec.decode(raw)
-    assert (decoded.type, decoded.value) == ("account_balance", BALANCE)
+    decoded = codec.Codec(url="http://127.0.0.1:9/unused").decode(raw)
+    assert (decoded.type, decoded.version, decoded.value) == ("account_balance", 1, BALANCE)
 
 
 @pytest.mark.parametrize("raw", [None, b"", b'{"json": true}', b"\xc3\x01" + b"\x00" * 8 + b"x"])
@@ -36,9 +41,14 @@ def test_bytes_that_are_not_our_events_are_undecodable(raw):
 
 
 def test_a_truncated_body_is_undecodable_not_a_crash():
-    raw = codec.encode("account_balance", BALANCE)
+    raw = single_object("account_balance", BALANCE)
     with pytest.raises(codec.UndecodableEvent, match="corrupt"):
         codec.decode(raw[:20])
+
+
+def test_every_event_type_has_the_topic_it_is_registered_under():
+    for event_type in codec.load_schemas(codec.SCHEMA_DIR):
+        assert codec.subject(codec.topic_of(event_type)).startswith("bank.")
 
 
 def _sample(schema: dict) -> dict:
@@ -62,7 +72,7 @@ def _reads(older: dict, newer: dict) -> bool:
     return True
 
 
-@pytest.mark.parametrize("event_type", sorted(codec._schemas()))
+@pytest.mark.parametrize("event_type", sorted(codec.load_schemas(codec.SCHEMA_DIR)))
 def test_every_schema_version_reads_data_written_by_the_previous_one(event_type):
     versions = codec.schema_versions(event_type)
     assert [s.version for s in versions] == list(range(1, len(versions) + 1))
@@ -78,3 +88,20 @@ def test_the_compatibility_check_catches_a_new_field_without_default():
     without_default = dict(v1, fields=[*v1["fields"], {"name": "note", "type": "string"}])
     assert _reads(v1, fastavro.parse_schema(with_default))
     assert not _reads(v1, fastavro.parse_schema(without_default))
+
+
+def test_an_unreachable_registry_is_told_apart_from_a_bad_record_and_not_waited_on_twice():
+    reader = codec.Codec(url="http://127.0.0.1:9/apis/ccompat/v7")  # nothing listens on port 9
+    record = codec.WIRE_MAGIC + (7).to_bytes(4, "big") + b"body"
+
+    started = time.monotonic()
+    with pytest.raises(codec.RegistryUnavailable):
+        reader.decode(record)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(codec.RegistryUnavailable):
+        reader.decode(record)
+    second = time.monotonic() - started
+
+    assert first < codec.REGISTRY_PATIENCE_SECONDS + 2
+    assert second < 0.1, "the next record must not wait the patience out again"

@@ -8,6 +8,7 @@ import pytest
 
 from events import codec
 from ops.records import decode_value, key_matches, key_text
+from tests.support.single_object import single_object
 
 pytestmark = pytest.mark.unit
 
@@ -25,8 +26,8 @@ ALERT = {
 }
 
 
-def test_an_avro_event_is_decoded_with_its_type_and_version():
-    decoded = decode_value(codec.encode("alert", ALERT))
+def test_an_avro_event_written_before_the_registry_is_decoded_with_its_type_and_version():
+    decoded = decode_value(single_object("alert", ALERT))
 
     assert decoded == {"format": "avro", "type": "alert", "version": 1, "value": ALERT}
 
@@ -51,8 +52,8 @@ def test_other_json_is_shown_as_json_and_null_as_a_tombstone():
     [
         (b"not avro at all", "neither an Avro event"),
         (b"\xff\xfe\x00", "neither an Avro event"),
-        (codec.MAGIC + b"\x00" * 8 + b"body", "unknown schema fingerprint"),
-        (codec.encode("alert", ALERT)[:-3], "corrupt alert v1 body"),
+        (codec.SINGLE_OBJECT_MAGIC + b"\x00" * 8 + b"body", "unknown schema fingerprint"),
+        (single_object("alert", ALERT)[:-3], "corrupt alert v1 body"),
     ],
 )
 def test_what_cannot_be_read_is_undecodable_with_the_reason_and_a_preview(raw, reason):
