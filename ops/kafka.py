@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient, ClusterMetadata, OffsetSpec, TopicMetadata
 
 from ops.errors import NotFound, OpsError, Unreachable
+from stack.kafka_client import librdkafka
 
 # (topic, partition)
 Position = tuple[str, int]
@@ -43,12 +44,14 @@ class Kafka:
         self.admin = AdminClient(self._client_config())
 
     def _client_config(self) -> dict[str, object]:
-        return {
-            "bootstrap.servers": self.bootstrap,
-            "logger": _QUIET,
-            "error_cb": self._errors.append,
-            "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
-        }
+        return librdkafka(
+            self.bootstrap,
+            {
+                "logger": _QUIET,
+                "error_cb": self._errors.append,
+                "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            },
+        )
 
     @cached_property
     def metadata(self) -> ClusterMetadata:

@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events import topics
+from stack.kafka_client import librdkafka
 from tests.support import bank_db
 from tests.support.teller import Teller
 from tests.support.topics import end_offsets, read
@@ -53,7 +54,7 @@ def test_unreadable_cdc_records_go_to_the_dead_letter_topic_and_derivation_goes_
     }
     dlq_start = end_offsets(running_stack.kafka_bootstrap, topics.DEAD_LETTERS)
     changed_start = end_offsets(running_stack.kafka_bootstrap, topics.BALANCE_CHANGED)
-    producer = Producer({"bootstrap.servers": running_stack.kafka_bootstrap})
+    producer = Producer(librdkafka(running_stack.kafka_bootstrap))
     for value in bad_records:
         producer.produce(topics.CDC_MONEY, key=b'{"account_id":999999999}', value=value)
     producer.flush(10)

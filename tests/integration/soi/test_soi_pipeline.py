@@ -19,6 +19,7 @@ from soi.alerts import Thresholds
 from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
+from stack.kafka_client import librdkafka
 from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
@@ -38,14 +39,14 @@ class Scratch:
     pipeline: PipelineConfig
 
     def plant(self, values: list[bytes]) -> None:
-        producer = Producer({"bootstrap.servers": self.config.kafka_bootstrap})
+        producer = Producer(librdkafka(self.config.kafka_bootstrap))
         for value in values:
             producer.produce(self.pipeline.input_topic, value, b'{"account_id":7}', PARTITION)
         assert producer.flush(10) == 0
 
     def committed(self) -> int:
         consumer = Consumer(
-            {"bootstrap.servers": self.config.kafka_bootstrap, "group.id": self.pipeline.group}
+            librdkafka(self.config.kafka_bootstrap, {"group.id": self.pipeline.group})
         )
         try:
             [tp] = consumer.committed([TopicPartition(self.pipeline.input_topic, PARTITION)], 10)
@@ -63,7 +64,7 @@ def scratch(running_stack: Settings) -> Iterator[Scratch]:
     bootstrap = running_stack.kafka_bootstrap
     with scratch_topics(bootstrap, "pipeline") as topics:
         names = [f"{topics.namespace}-money", f"{topics.namespace}-derivation-state"]
-        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin = AdminClient(librdkafka(bootstrap))
         configs = [TOPIC_CONFIGS["sor.bank.money"], {"cleanup.policy": "compact"}]
         futures = admin.create_topics(
             [
@@ -78,7 +79,7 @@ def scratch(running_stack: Settings) -> Iterator[Scratch]:
                 running_stack,
                 topics,
                 PipelineConfig(
-                    client={"bootstrap.servers": bootstrap},
+                    client=librdkafka(bootstrap),
                     input_topic=names[0],
                     group=f"{topics.namespace}-derivation",
                     instance=f"{topics.namespace}-{secrets.token_hex(2)}",
