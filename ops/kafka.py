@@ -32,6 +32,13 @@ _FATAL_CONNECTION_ERRORS = {
     KafkaError._SSL,
 }
 _HINT = "is the stack up? `python -m stack status`; set BANK_KAFKA_BOOTSTRAP or pass --bootstrap"
+# The broker answered but refused us: the address is right, the credentials or the CA are not.
+_SECURITY_HINTS = {
+    KafkaError._AUTHENTICATION: "check BANK_KAFKA_SASL_USERNAME, BANK_KAFKA_SASL_PASSWORD and "
+    "BANK_KAFKA_SASL_MECHANISM (docs/managed-kafka.md)",
+    KafkaError._SSL: "check BANK_KAFKA_SECURITY_PROTOCOL and BANK_KAFKA_SSL_CA_LOCATION "
+    "(docs/managed-kafka.md)",
+}
 
 
 class Kafka:
@@ -66,8 +73,11 @@ class Kafka:
             fatal = [e for e in self._errors if e.code() in _FATAL_CONNECTION_ERRORS]
             if fatal or time.monotonic() > deadline:
                 cause = _first_cause(fatal) or last.str()
+                hints = [_SECURITY_HINTS[e.code()] for e in fatal if e.code() in _SECURITY_HINTS]
                 raise Unreachable(
-                    f"Kafka is not reachable: {cause}", where=self.bootstrap, hint=_HINT
+                    f"Kafka is not reachable: {cause}",
+                    where=self.bootstrap,
+                    hint=hints[0] if hints else _HINT,
                 )
 
     def topic(self, name: str) -> TopicMetadata:

@@ -199,6 +199,29 @@ def test_the_broker_refuses_a_client_without_the_password(broker: SecuredBroker)
         plaintext.list_topics(timeout=3)
 
 
+def _bankctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "COLUMNS": "200", **env}
+    return subprocess.run([str(BANKCTL), *args], env=environment, capture_output=True, text=True)
+
+
+def test_bankctl_says_which_setting_is_wrong_and_never_shows_the_password(
+    broker: SecuredBroker,
+):
+    wrong_password = f"wrong-{secrets.token_hex(8)}"
+    refused = _bankctl(
+        "topics", **{**broker.environment(), "BANK_KAFKA_SASL_PASSWORD": wrong_password}
+    )
+    assert refused.returncode == 3, refused.stderr
+    assert "authentication" in refused.stderr.lower()
+    assert "BANK_KAFKA_SASL_PASSWORD" in refused.stderr
+    assert wrong_password not in refused.stdout + refused.stderr
+    # Without the CA the broker's certificate cannot be checked, and the client will not go on.
+    untrusted = _bankctl("topics", **{**broker.environment(), "BANK_KAFKA_SSL_CA_LOCATION": ""})
+    assert untrusted.returncode == 3, untrusted.stderr
+    assert "certificate verify failed" in untrusted.stderr
+    assert "BANK_KAFKA_SSL_CA_LOCATION" in untrusted.stderr
+
+
 def test_a_change_reaches_the_customers_websocket_over_sasl_ssl(
     broker: SecuredBroker,
     bank_env: dict[str, str],
@@ -251,12 +274,7 @@ def test_a_change_reaches_the_customers_websocket_over_sasl_ssl(
         51_234,
     ]
 
-    listing = subprocess.run(
-        [str(BANKCTL), "topics"],
-        env={**os.environ, **bank_env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-    )
+    listing = _bankctl("topics", **bank_env)
     assert listing.returncode == 0, listing.stderr
     for name in (topics.CDC_MONEY, *topics.BANK.names()):
         assert name in listing.stdout, f"bankctl did not list {name}:\n{listing.stdout}"
