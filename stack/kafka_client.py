@@ -222,6 +222,18 @@ def from_environment(bootstrap: str | None = None) -> KafkaClientSettings:
     )
 
 
+def check_for_the_local_broker() -> None:
+    """`make up` runs its own PLAINTEXT broker: security settings meant for a managed cluster
+    would have every client knock on it with TLS and never get in. Say so before starting."""
+    config = from_environment()
+    if not config.is_plaintext:
+        raise ConfigurationError(
+            f"BANK_KAFKA_SECURITY_PROTOCOL={config.security_protocol}, but the local stack runs "
+            "its own PLAINTEXT broker; unset the BANK_KAFKA_* security variables for `make up` "
+            "(they point the components at a managed cluster: docs/managed-kafka.md)"
+        )
+
+
 def librdkafka(
     bootstrap: str | None = None, extra: Mapping[str, object] | None = None
 ) -> dict[str, object]:

@@ -200,3 +200,12 @@ def test_tls_without_a_ca_file_trusts_the_systems_cas():
     assert config.librdkafka()["ssl.ca.location"] == "probe"
     assert "ssl.truststore.location" not in config.java()
     assert config.java() == {"security.protocol": "SSL"}
+
+
+def test_make_up_refuses_security_settings_its_own_plaintext_broker_cannot_serve(managed):
+    with pytest.raises(ConfigurationError, match="runs its own PLAINTEXT broker"):
+        kafka_client.check_for_the_local_broker()
+
+
+def test_make_up_starts_with_the_variables_unset(plaintext):
+    kafka_client.check_for_the_local_broker()
