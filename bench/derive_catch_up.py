@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from events.topics import CDC_MONEY, derived_topics
+from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT, settings
 
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -37,7 +38,7 @@ def _records(consumer: Consumer, topic: str) -> int:
 
 def _lag(consumer: Consumer, group: str, topic: str) -> int | None:
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    admin = AdminClient({"bootstrap.servers": settings().kafka_bootstrap})
+    admin = AdminClient(librdkafka())
     request = [TopicPartition(topic, p) for p in partitions]
     from confluent_kafka import ConsumerGroupTopicPartitions
 
@@ -56,7 +57,7 @@ def main() -> int:
     namespace = f"bench-derive-{uuid.uuid4().hex[:8]}"
     topics = derived_topics(namespace)
     group = f"{namespace}-derivation"
-    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap, "group.id": "bench-derive"})
+    consumer = Consumer(librdkafka(config.kafka_bootstrap, {"group.id": "bench-derive"}))
     inputs = _records(consumer, CDC_MONEY)
     log_path = RESULTS / f"{namespace}-worker.log"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,7 @@ def main() -> int:
         worker.terminate()
         worker.wait(30)
         outputs = {t: _records(consumer, t) for t in topics.names()}
-        AdminClient({"bootstrap.servers": config.kafka_bootstrap}).delete_topics(
+        AdminClient(librdkafka(config.kafka_bootstrap)).delete_topics(
             [*topics.names(), f"{group}-state", f"{namespace}-soi-__assignor-__leader"]
         )
     print()

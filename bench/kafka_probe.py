@@ -17,6 +17,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from events import codec
+from stack.kafka_client import librdkafka
 
 TIMEOUT = 10.0
 
@@ -26,7 +27,7 @@ class GroupLag:
     `bank-derivation`, reading `sor.bank.money`)."""
 
     def __init__(self, bootstrap: str, group: str, topic: str) -> None:
-        self.admin = AdminClient({"bootstrap.servers": bootstrap})
+        self.admin = AdminClient(librdkafka(bootstrap))
         self.group, self.topic = group, topic
         metadata = self.admin.list_topics(topic, timeout=TIMEOUT)
         self.partitions = sorted(metadata.topics[topic].partitions)
@@ -51,13 +52,15 @@ class GroupLag:
 
 def _consumer(bootstrap: str) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "bench-reader",  # never committed: assign() and no auto commit
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
+        librdkafka(
+            bootstrap,
+            {
+                "group.id": "bench-reader",  # never committed: assign() and no auto commit
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            },
+        )
     )
 
 
@@ -74,7 +77,7 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(librdkafka(bootstrap))
     deadline = time.monotonic() + timeout
     while topic not in admin.list_topics(timeout=TIMEOUT).topics:
         if time.monotonic() > deadline:
@@ -85,7 +88,7 @@ def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
 def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str]:
     """Deletes every topic whose name starts with `prefix`, and the consumer groups; returns the
     topics deleted. For the benchmark's scratch worker only."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(librdkafka(bootstrap))
     names = [t for t in admin.list_topics(timeout=TIMEOUT).topics if t.startswith(prefix)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():

@@ -18,7 +18,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from events import codec
 from soi.config import TOPICS
-from stack.settings import settings
+from stack.kafka_client import from_environment
 
 app = FastAPI(title="consumer-per-connection gateway (benchmark only)")
 open_consumers = 0
@@ -37,7 +37,7 @@ async def feed(websocket: WebSocket) -> None:
     watched = set(request.get("accounts") or [])
     consumer = AIOKafkaConsumer(
         TOPICS.balance_changed,
-        bootstrap_servers=settings().kafka_bootstrap,
+        **from_environment().aiokafka(),
         group_id=None,
         auto_offset_reset="latest",
         enable_auto_commit=False,

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient, ClusterMetadata, OffsetSpec, TopicMetadata
 
 from ops.errors import NotFound, OpsError, Unreachable
+from stack.kafka_client import librdkafka
 
 # (topic, partition)
 Position = tuple[str, int]
@@ -31,6 +32,13 @@ _FATAL_CONNECTION_ERRORS = {
     KafkaError._SSL,
 }
 _HINT = "is the stack up? `make status`; set BANK_KAFKA_BOOTSTRAP or pass --bootstrap"
+# The broker answered but refused us: the address is right, the credentials or the CA are not.
+_SECURITY_HINTS = {
+    KafkaError._AUTHENTICATION: "check BANK_KAFKA_SASL_USERNAME, BANK_KAFKA_SASL_PASSWORD and "
+    "BANK_KAFKA_SASL_MECHANISM (docs/managed-kafka.md)",
+    KafkaError._SSL: "check BANK_KAFKA_SECURITY_PROTOCOL and BANK_KAFKA_SSL_CA_LOCATION "
+    "(docs/managed-kafka.md)",
+}
 
 
 class Kafka:
@@ -43,12 +51,14 @@ class Kafka:
         self.admin = AdminClient(self._client_config())
 
     def _client_config(self) -> dict[str, object]:
-        return {
-            "bootstrap.servers": self.bootstrap,
-            "logger": _QUIET,
-            "error_cb": self._errors.append,
-            "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
-        }
+        return librdkafka(
+            self.bootstrap,
+            {
+                "logger": _QUIET,
+                "error_cb": self._errors.append,
+                "socket.connection.setup.timeout.ms": int(self.timeout * 1000),
+            },
+        )
 
     @cached_property
     def metadata(self) -> ClusterMetadata:
@@ -63,8 +73,11 @@ class Kafka:
             fatal = [e for e in self._errors if e.code() in _FATAL_CONNECTION_ERRORS]
             if fatal or time.monotonic() > deadline:
                 cause = _first_cause(fatal) or last.str()
+                hints = [_SECURITY_HINTS[e.code()] for e in fatal if e.code() in _SECURITY_HINTS]
                 raise Unreachable(
-                    f"Kafka is not reachable: {cause}", where=self.bootstrap, hint=_HINT
+                    f"Kafka is not reachable: {cause}",
+                    where=self.bootstrap,
+                    hint=hints[0] if hints else _HINT,
                 )
 
     def topic(self, name: str) -> TopicMetadata:

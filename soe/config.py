@@ -12,12 +12,14 @@ from pathlib import Path
 from events.topics import DEFAULT_NAMESPACE, DerivedTopics, derived_topics
 from soe import fan_out_log
 from soe.limits import ConnectionLimits
+from stack.kafka_client import KafkaClientSettings, from_environment
 from stack.settings import ConfigurationError, env, env_int, settings
 
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    kafka_bootstrap: str
+    # Address, TLS and SASL of the cluster (BANK_KAFKA_*, stack/kafka_client.py).
+    kafka: KafkaClientSettings
     topics: DerivedTopics
     # PEM text of the Ed25519 public key, or None to read public_key_file when first needed.
     public_key_pem: str | None
@@ -77,7 +79,7 @@ def load_config() -> GatewayConfig:
     stack = settings()
     heartbeat = _at_least("BANK_SOE_HEARTBEAT_SECONDS", 15)
     return GatewayConfig(
-        kafka_bootstrap=stack.kafka_bootstrap,
+        kafka=from_environment(),
         topics=_topics(),
         public_key_pem=env("BANK_LIVE_TOKEN_PUBLIC_KEY", "") or None,
         public_key_file=stack.path("keys", "live-token-ed25519.pub.pem"),

@@ -102,7 +102,7 @@ class Feed:
     async def _follow(self) -> None:
         while True:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._config.kafka_bootstrap,
+                **self._config.kafka.aiokafka(),
                 client_id="soe-gateway",
                 group_id=None,
                 enable_auto_commit=False,
@@ -119,7 +119,7 @@ class Feed:
                 self._state = f"Kafka unavailable: {error or 'no answer in time'}"
                 log.warning(
                     "Kafka at %s (BANK_KAFKA_BOOTSTRAP): %s; retrying in %s s",
-                    self._config.kafka_bootstrap,
+                    self._config.kafka.bootstrap,
                     error,
                     self._config.retry_seconds,
                 )

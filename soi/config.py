@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from events.topics import DEFAULT_NAMESPACE, derived_topics
+from stack.kafka_client import librdkafka
 from stack.settings import env, env_int, settings
 
 TOPIC_PARTITIONS = env_int("BANK_TOPIC_PARTITIONS", 6)
@@ -20,7 +21,8 @@ STATE_TOPIC = f"{DERIVATION_GROUP}-state"
 
 
 def kafka_client() -> dict[str, object]:
-    return {"bootstrap.servers": KAFKA_BOOTSTRAP}
+    """The connection (address, TLS, SASL) every Kafka client of the worker starts from."""
+    return librdkafka()
 
 
 def worker_instance(web_port: int) -> str:

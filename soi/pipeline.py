@@ -41,7 +41,8 @@ POLL_SECONDS = 0.2
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    client: dict[str, object]  # bootstrap servers and security settings
+    # Bootstrap servers and security settings; kept out of the repr: it holds the password.
+    client: dict[str, object] = field(repr=False)
     input_topic: str
     group: str
     # One per worker, stable across its restarts: the transactional id's fencing and the group's

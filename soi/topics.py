@@ -8,7 +8,13 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from events import topics
-from soi.config import KAFKA_BOOTSTRAP, STATE_TOPIC, TOPIC_PARTITIONS, TOPIC_REPLICATION, TOPICS
+from soi.config import (
+    STATE_TOPIC,
+    TOPIC_PARTITIONS,
+    TOPIC_REPLICATION,
+    TOPICS,
+    kafka_client,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,8 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
 }
 
 
-def ensure_topics(bootstrap: str = KAFKA_BOOTSTRAP) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def ensure_topics(client: dict[str, object] | None = None) -> None:
+    admin = AdminClient(client or kafka_client())
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
         NewTopic(name, TOPIC_PARTITIONS, TOPIC_REPLICATION, config=config)

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, status
-from stack.settings import REPO_ROOT, settings
+from stack import install, kafka_client, status
+from stack.settings import REPO_ROOT, ConfigurationError, settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -62,6 +62,11 @@ def install_deps() -> None:
 def up() -> None:
     """Install what is missing, start every process in order and wait until all are ready."""
     config = settings()
+    try:
+        kafka_client.check_for_the_local_broker()
+    except ConfigurationError as error:
+        console.print(f"[bold red]Not starting:[/] {error}")
+        raise typer.Exit(2) from None
     current = status.read(config)
     if status.supervisor_alive(current):
         console.print(

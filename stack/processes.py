@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack import kafka_client
 from stack.readiness import HttpReady, KafkaReady, TcpReady
 from stack.settings import LOG4J_CONFIG, Settings, env
 
@@ -176,6 +177,9 @@ def connect_properties(settings: Settings) -> dict[str, object]:
             "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
         ),
         "producer.linger.ms": 0,
+        # TLS and SASL of the cluster (nothing for the local PLAINTEXT broker); the password is a
+        # ${env:...} reference the provider above resolves.
+        **kafka_client.from_environment(settings.kafka_bootstrap).connect_worker(),
     }
 
 
@@ -201,7 +205,12 @@ def connect(settings: Settings) -> Process:
             "BANK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "BANK_CDC_DB_PASSWORD": env("BANK_CDC_DB_PASSWORD"),
         },
-        env_names=("BANK_DB_HOST", "BANK_DB_PORT", "BANK_KAFKA_BOOTSTRAP", "BANK_CDC_DB_PASSWORD"),
+        env_names=(
+            "BANK_DB_HOST",
+            "BANK_DB_PORT",
+            "BANK_CDC_DB_PASSWORD",
+            *kafka_client.VARIABLES,
+        ),
         start_timeout=180.0,
         prepare=lambda: _write_properties(config, connect_properties(settings)),
     )
@@ -322,7 +331,7 @@ def soi(settings: Settings, worker: int = 1) -> Process:
         ports={"web": web_port},
         ready=HttpReady(f"http://{settings.host}:{web_port}/ready/"),
         env_names=(
-            "BANK_KAFKA_BOOTSTRAP",
+            *kafka_client.VARIABLES,
             "BANK_SCHEMA_REGISTRY_URL",
             "BANK_TOPIC_NAMESPACE",
             "BANK_TOPIC_PARTITIONS",
@@ -340,7 +349,7 @@ def soe(settings: Settings) -> Process:
         ports={"http": settings.soe_port},
         ready=HttpReady(f"{settings.soe_url}/ready"),
         env_names=(
-            "BANK_KAFKA_BOOTSTRAP",
+            *kafka_client.VARIABLES,
             "BANK_SCHEMA_REGISTRY_URL",
             "BANK_TOPIC_NAMESPACE",
             "BANK_DASHBOARD_ORIGINS",

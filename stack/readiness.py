@@ -53,10 +53,12 @@ class KafkaReady:
     def __call__(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
+        from stack.kafka_client import librdkafka
+
         host, _, port = self.bootstrap.rpartition(":")
         if not port_in_use(host, int(port)):
             return False
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        admin = AdminClient(librdkafka(self.bootstrap, {"log_level": 0}))
         try:
             metadata = admin.list_topics(timeout=2)
         except Exception:  # KafkaException while the controller elects itself

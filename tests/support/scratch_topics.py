@@ -15,6 +15,7 @@ from events import topics
 from events.topics import DerivedTopics, derived_topics
 from soi.config import TOPIC_PARTITIONS, TOPIC_REPLICATION
 from soi.topics import TOPIC_CONFIGS
+from stack.kafka_client import librdkafka
 from tests.support.registry import forget_subjects
 
 OPERATION_TIMEOUT = 30.0
@@ -25,7 +26,7 @@ def scratch_topics(bootstrap: str, prefix: str) -> Iterator[DerivedTopics]:
     """Creates ``<prefix>-<random>.*`` like the bank's own (partitions, compaction), deletes them
     on the way out."""
     scratch = derived_topics(f"{prefix}-{secrets.token_hex(4)}")
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(librdkafka(bootstrap))
     _create_like_the_bank(admin, scratch)
     try:
         yield scratch

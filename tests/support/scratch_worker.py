@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 from mirakuru import HTTPExecutor
 
 from events.topics import DerivedTopics, derived_topics
+from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -70,7 +71,7 @@ def free_port() -> int:
 
 
 def _delete_namespace(bootstrap: str, namespace: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(librdkafka(bootstrap))
     names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(namespace)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():

@@ -10,6 +10,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from events import codec
+from stack.kafka_client import librdkafka
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,15 @@ class Record:
 
 def _consumer(bootstrap: str) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "tests-reader",  # never committed: assign() and no auto commit
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
+        librdkafka(
+            bootstrap,
+            {
+                "group.id": "tests-reader",  # never committed: assign() and no auto commit
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            },
+        )
     )
 
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from ops.cli import app
 from stack.connector import load_connector
+from stack.kafka_client import librdkafka
 from stack.settings import settings
 from tests.support.registry import forget_subjects
 from tests.support.teller import Teller
@@ -39,7 +40,7 @@ def bankctl() -> Bankctl:
 
 @pytest.fixture(scope="session")
 def admin() -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings().kafka_bootstrap})
+    return AdminClient(librdkafka())
 
 
 def _delete_topics(admin: AdminClient, names: list[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
+from stack.kafka_client import librdkafka
 from stack.settings import env, settings
 
 # The installed command, beside the interpreter running the tests.
@@ -19,7 +20,7 @@ BANKCTL = Path(sys.executable).parent / "bankctl"
 def produce(
     topic: str, records: list[tuple[bytes | None, bytes | None]], partition: int = 0
 ) -> None:
-    producer = Producer({"bootstrap.servers": settings().kafka_bootstrap, "linger.ms": 0})
+    producer = Producer(librdkafka(extra={"linger.ms": 0}))
     for key, value in records:
         producer.produce(topic, key=key, value=value, partition=partition)
     assert producer.flush(10) == 0, f"records for {topic} not delivered"
@@ -28,13 +29,14 @@ def produce(
 def read_all(topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
     """(partition, key, value) of every record now in a topic, in order within a partition."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings().kafka_bootstrap,
-            "group.id": "bankctl-tests",  # assign() only: never joins, never commits
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
+        librdkafka(
+            extra={
+                "group.id": "bankctl-tests",  # assign() only: never joins, never commits
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            }
+        )
     )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions

@@ -23,6 +23,7 @@ from mirakuru import HTTPExecutor
 from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
+from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT, settings
 from tests.support.scratch_topics import scratch_topics
 
@@ -98,7 +99,7 @@ def _pem(key: Ed25519PrivateKey) -> str:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     bootstrap = settings().kafka_bootstrap
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    admin = AdminClient(librdkafka(bootstrap, {"log_level": 0}))
     try:
         admin.list_topics(timeout=10)
     except Exception as error:
@@ -182,7 +183,7 @@ def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
 @pytest.fixture
 def ledger(kafka_bootstrap: str, topics: DerivedTopics) -> Iterator[Ledger]:
     producer = Producer(
-        {"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random", "linger.ms": 0}
+        librdkafka(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
     )
     book = Ledger(producer, topics)
     try:

@@ -23,6 +23,7 @@ from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
 from soi.upgrade import adopt_legacy_state, legacy_names
+from stack.kafka_client import librdkafka
 from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
@@ -42,14 +43,14 @@ class Scratch:
     pipeline: PipelineConfig
 
     def plant(self, values: list[bytes]) -> None:
-        producer = Producer({"bootstrap.servers": self.config.kafka_bootstrap})
+        producer = Producer(librdkafka(self.config.kafka_bootstrap))
         for value in values:
             producer.produce(self.pipeline.input_topic, value, b'{"account_id":7}', PARTITION)
         assert producer.flush(10) == 0
 
     def committed(self) -> int:
         consumer = Consumer(
-            {"bootstrap.servers": self.config.kafka_bootstrap, "group.id": self.pipeline.group}
+            librdkafka(self.config.kafka_bootstrap, {"group.id": self.pipeline.group})
         )
         try:
             [tp] = consumer.committed([TopicPartition(self.pipeline.input_topic, PARTITION)], 10)
@@ -67,7 +68,7 @@ def scratch(running_stack: Settings) -> Iterator[Scratch]:
     bootstrap = running_stack.kafka_bootstrap
     with scratch_topics(bootstrap, "pipeline") as topics:
         names = [f"{topics.namespace}-money", f"{topics.namespace}-derivation-state"]
-        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin = AdminClient(librdkafka(bootstrap))
         configs = [TOPIC_CONFIGS["sor.bank.money"], {"cleanup.policy": "compact"}]
         futures = admin.create_topics(
             [
@@ -82,7 +83,7 @@ def scratch(running_stack: Settings) -> Iterator[Scratch]:
                 running_stack,
                 topics,
                 PipelineConfig(
-                    client={"bootstrap.servers": bootstrap},
+                    client=librdkafka(bootstrap),
                     input_topic=names[0],
                     group=f"{topics.namespace}-derivation",
                     instance=f"{topics.namespace}-{secrets.token_hex(2)}",
@@ -197,15 +198,15 @@ def test_an_upgraded_stack_takes_over_the_faust_table_workers_memory_and_progres
     committed its offsets; the upgraded worker goes on from there instead of deriving again."""
     bootstrap = scratch.config.kafka_bootstrap
     legacy_group, changelog = legacy_names(scratch.topics.namespace)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(librdkafka(bootstrap))
     admin.create_topics([NewTopic(changelog, TOPIC_PARTITIONS, 1)])[changelog].result()
     try:
         scratch.plant([opened(1000), *booking(100, 1000, 200, 1), *booking(-50, 1100, 300, 2)])
         remembered = AccountMemory(SourcePosition("bank-bin.000002", 201, 0), 2, 1100)
-        producer = Producer({"bootstrap.servers": bootstrap})
+        producer = Producer(librdkafka(bootstrap))
         producer.produce(changelog, orjson.dumps(remembered.to_json()), b'"7"', PARTITION)
         assert producer.flush(10) == 0
-        old = Consumer({"bootstrap.servers": bootstrap, "group.id": legacy_group})
+        old = Consumer(librdkafka(bootstrap, {"group.id": legacy_group}))
         old.commit(
             offsets=[TopicPartition(scratch.pipeline.input_topic, PARTITION, 3)], asynchronous=False
         )
