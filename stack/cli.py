@@ -191,7 +191,7 @@ def restart_lines(components: Iterable[dict[str, Any]]) -> list[str]:
         when = c.get("last_exit_at")
         at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when is not None else "?"
         why = c.get("last_exit") or "reason not recorded"
-        lines.append(f"{c['name']} restarted {c['restarts']} time(s), last at {at} ({why})")
+        lines.append(f"{c['name']} restarted {c['restarts']}x, last at {at} ({why})")
     return lines
 
 

@@ -26,7 +26,7 @@ def test_a_restarted_component_says_how_often_when_and_why():
         {"name": "soi", "restarts": 2, "last_exit": "killed by SIGKILL", "last_exit_at": 0.0},
     ]
     assert restart_lines(components) == [
-        "soi restarted 2 time(s), last at 1970-01-01 00:00:00 UTC (killed by SIGKILL)"
+        "soi restarted 2x, last at 1970-01-01 00:00:00 UTC (killed by SIGKILL)"
     ]
 
 
