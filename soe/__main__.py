@@ -10,6 +10,7 @@ itself (close 1009), compressed or not.
 from __future__ import annotations
 
 import argparse
+import resource
 
 import uvicorn
 
@@ -26,11 +27,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     arguments = parser.parse_args()
     config = load_config()
+    _allow_open_files(config.limits.total)
     uvicorn.run(
         "soe.app:app",
         host=arguments.host,
         port=arguments.port,
-        ws="websockets",
+        ws=config.ws_implementation,
         ws_max_size=config.max_message_bytes,
         ws_max_queue=FRAMES_READ_AHEAD,
         ws_per_message_deflate=config.compression,
@@ -39,6 +41,17 @@ def main() -> None:
         proxy_headers=bool(config.trusted_proxies),
         forwarded_allow_ips=list(config.trusted_proxies) or None,
     )
+
+
+def _allow_open_files(connections: int) -> None:
+    """Raises the soft limit of open files so BANK_SOE_MAX_CONNECTIONS sockets fit: each client
+    is one file, and the usual soft limit (1,024) would refuse clients long before the gateway's
+    own limit does. Never above the hard limit, which only the system may raise."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 1024  # the listening socket, Kafka, logs, and room to refuse politely
+    if soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
 if __name__ == "__main__":
