@@ -417,7 +417,7 @@ async def fanout(ctx: Context) -> Outcome:
             f"{r['received']} / {r['expected']}",
             ms(r["delivery"]["p50"]),
             ms(r["delivery"]["p99"]),
-            ms(r["gateway_to_client"]["p99"]),
+            f"{ms(r['gateway_to_client']['p50'])} / {ms(r['gateway_to_client']['p99'])}",
             f"{r['rss_mib_before']:.0f} → {r['rss_mib_with']:.0f}",
             f"{r['kib_per_client']:.1f}",
             f"{r['rss_mib_after']:.0f}",
@@ -454,7 +454,7 @@ async def fanout(ctx: Context) -> Outcome:
                     "received / expected",
                     "p50 ms",
                     "p99 ms",
-                    "gw→client p99",
+                    "queued→client p50 / p99",
                     "gateway RSS MiB",
                     "KiB/client",
                     f"RSS {after_seconds:.0f} s after",
@@ -473,6 +473,9 @@ async def fanout(ctx: Context) -> Outcome:
             f"i mod {len(ctx.accounts)}, {FANOUT_RATE:g} changes/s over all of them",
             f"the clients run in {ctx.client_processes} processes of their own; CPU in % of one "
             "core (200% = both), over the booking window",
+            "queued→client: from the gateway queuing the change (sent_at) to a client reading "
+            "it: the gateway's send path and the clients' own; commit→client adds the bank's "
+            "pipeline (database, Connect, the Faust worker, Kafka)",
             f"gateway idle RSS {idle:.0f} MiB before the first client; 'RSS after' is "
             f"{after_seconds:.0f} s after the last client left",
         ],

@@ -10,7 +10,9 @@ itself (close 1009), compressed or not.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import sys
 
 import uvicorn
 
@@ -21,7 +23,21 @@ from soe.config import load_config
 FRAMES_READ_AHEAD = 4
 
 
+def _with_the_system_allocator() -> None:
+    """Runs the gateway with PYTHONMALLOC=malloc unless the operator chose an allocator.
+
+    Python's own small-object allocator keeps a 256 KiB arena as long as one object in it
+    lives: after thousands of clients leave, most of their memory stays with the gateway (26 of
+    36 MiB per 1,000 clients, measured). With glibc's allocator, soe/memory.py's malloc_trim
+    gives it back (4 MiB kept); the memory per connection is the same. The variable must be set
+    before the interpreter starts, hence the exec (same process id)."""
+    if "PYTHONMALLOC" not in os.environ:
+        os.environ["PYTHONMALLOC"] = "malloc"
+        os.execv(sys.executable, [sys.executable, "-m", "soe", *sys.argv[1:]])
+
+
 def main() -> None:
+    _with_the_system_allocator()
     parser = argparse.ArgumentParser(prog="python -m soe", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)

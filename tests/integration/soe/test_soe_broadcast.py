@@ -77,7 +77,7 @@ def test_a_broadcast_to_2000_clients_reaches_each_once_and_in_order(gateway, min
         sent = [ledger.change(accounts[n % 2], n + 1) for n in range(CHANGES)]
         ledger.flush()
         expected = {
-            iban: [(e["event_id"], e["sequence"]) for e in sent if e["iban"] == iban]
+            iban: [(e["sequence"], e["new_balance"]) for e in sent if e["iban"] == iban]
             for iban in accounts
         }
 
@@ -88,12 +88,12 @@ def test_a_broadcast_to_2000_clients_reaches_each_once_and_in_order(gateway, min
             await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # a duplicate, had one been sent, would have arrived by now
 
+        def seen(screen: Screen, iban: str) -> list[tuple[int, int]]:
+            return [(m["sequence"], m["new_balance"]) for m in screen.changes if m["iban"] == iban]
+
         wrong = []
         for n, screen in enumerate(screens):
-            got = {
-                iban: [(m["event_id"], m["sequence"]) for m in screen.changes if m["iban"] == iban]
-                for iban in accounts
-            }
+            got = {iban: seen(screen, iban) for iban in accounts}
             if got != expected or len(screen.changes) != CHANGES or screen.closed is not None:
                 wrong.append((n, len(screen.changes), screen.closed))
         assert not wrong, f"{len(wrong)} screens missed, repeated or reordered: {wrong[:5]}"
