@@ -156,8 +156,8 @@ class Connection:
         self.closing: asyncio.Future[tuple[int | None, str]] = (
             asyncio.get_running_loop().create_future()
         )
-        # Monotonic seconds: when the client was last heard, and when it is next pinged (the
-        # gateway's one Watch looks at both, see soe/watch.py).
+        # Monotonic seconds: when the client was last heard, and when it is next pinged (set at
+        # the welcome; the gateway's one Watch looks at both, see soe/watch.py).
         self.last_heard = time.monotonic()
         self.next_ping = 0.0
 

@@ -214,6 +214,7 @@ class Session:
     async def run(self) -> None:
         connection, principal = self.connection, self.connection.principal
         self.hub.register(connection)
+        connection.next_ping = time.monotonic() + self.config.heartbeat_seconds
         connection.send(
             Welcome(
                 subject=principal.subject,

@@ -46,9 +46,8 @@ class Watch:
                     CloseCode.HEARTBEAT_TIMEOUT, f"nothing heard from the client for {silent:.0f} s"
                 )
             elif now >= connection.next_ping:
-                if connection.next_ping:  # not at the first look: a new client was just welcomed
-                    ping = ping or Frame.of(Ping(ts=time.time_ns() // 1_000_000))
-                    connection.offer(ping)
+                ping = ping or Frame.of(Ping(ts=time.time_ns() // 1_000_000))
+                connection.offer(ping)
                 connection.next_ping = now + self.heartbeat_seconds
             if index % SLICE == 0:
                 await asyncio.sleep(0)

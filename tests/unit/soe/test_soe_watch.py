@@ -32,18 +32,18 @@ def queued_types(connection: Connection) -> list[str]:
     return types
 
 
-def test_pings_come_every_heartbeat_not_at_the_first_look():
+def test_a_ping_comes_when_due_and_then_a_heartbeat_later():
     async def scenario() -> None:
         hub = Hub(AccountBook(5), snapshot_history=3)
-        connection = connect(hub)
+        due, later = connect(hub), connect(hub)
+        due.next_ping = time.monotonic() - 1
+        later.next_ping = time.monotonic() + 60
         watch = Watch(hub, heartbeat_seconds=60, idle_timeout_seconds=180)
         await watch.look()
-        assert queued_types(connection) == []
-        connection.next_ping = time.monotonic() - 1  # its heartbeat is due
+        assert queued_types(due) == ["ping"]
+        assert queued_types(later) == []
         await watch.look()
-        assert queued_types(connection) == ["ping"]
-        await watch.look()
-        assert queued_types(connection) == []  # the next one is a heartbeat away
+        assert queued_types(due) == []  # the next one is a heartbeat away
 
     asyncio.run(scenario())
 
