@@ -50,12 +50,18 @@ async def serve(
             origin,
         )
         metrics.HANDSHAKES.labels("origin_refused").inc()
-        await _deny(websocket, 403, "origin_refused", "this page may not open the live feed")
+        await _deny(
+            websocket,
+            config,
+            403,
+            "origin_refused",
+            "this page may not open the live feed",
+        )
         return
     address = websocket.client.host if websocket.client else "unknown"
     refused = count.admit(address)
     if refused is not None:
-        await _refuse_by_limit(websocket, refused, peer, count)
+        await _refuse_by_limit(websocket, config, refused, peer, count)
         return
     signed_in_as: str | None = None
     metrics.UNAUTHENTICATED.set(count.unauthenticated)
@@ -94,7 +100,7 @@ async def serve(
 
 
 async def _refuse_by_limit(
-    websocket: WebSocket, limit: str, peer: str, count: ConnectionCount
+    websocket: WebSocket, config: GatewayConfig, limit: str, peer: str, count: ConnectionCount
 ) -> None:
     metrics.REFUSED_CONNECTIONS.labels(limit).inc()
     limits = count.limits
@@ -106,6 +112,7 @@ async def _refuse_by_limit(
     _note(logging.WARNING, "refused websocket from %s: %s", peer, message)
     await _deny(
         websocket,
+        config,
         REFUSAL_STATUS[limit],
         f"too_many_connections_{limit}",
         f"{message}; try again later",
@@ -113,8 +120,14 @@ async def _refuse_by_limit(
     )
 
 
+# The headers uvicorn's sansio server writes itself on a refused handshake (websockets'
+# ``reject``) and then adds the application's to: sent twice, a client refuses the answer.
+SET_BY_SANSIO_SERVER = (b"content-length", b"content-type")
+
+
 async def _deny(
     websocket: WebSocket,
+    config: GatewayConfig,
     status: int,
     code: str,
     message: str,
@@ -122,6 +135,12 @@ async def _deny(
 ) -> None:
     """Refuse the handshake with an HTTP answer, before the websocket opens."""
     response = JSONResponse({"code": code, "message": message}, status, headers)
+    if config.ws_implementation == "websockets-sansio":
+        response.raw_headers = [
+            (name, value)
+            for name, value in response.raw_headers
+            if name.lower() not in SET_BY_SANSIO_SERVER
+        ]
     try:
         await websocket.send_denial_response(response)
     except RuntimeError:  # a server without the denial extension: its plain 403 says no as well
