@@ -18,6 +18,13 @@ import uvicorn
 
 from soe.config import load_config
 
+# BANK_SOE_WS_IMPLEMENTATION's choices: uvicorn's sansio server with the write flow control it
+# lacks (soe/ws_server.py), or its older websockets server.
+SERVERS = {
+    "websockets-sansio": "soe.ws_server:FlowControlledSansIO",
+    "websockets": "websockets",
+}
+
 # Frames the server reads ahead of the application per connection; each is at most the message
 # limit, and the gateway reads one message at a time.
 FRAMES_READ_AHEAD = 4
@@ -48,7 +55,7 @@ def main() -> None:
         "soe.app:app",
         host=arguments.host,
         port=arguments.port,
-        ws=config.ws_implementation,
+        ws=SERVERS[config.ws_implementation],
         ws_max_size=config.max_message_bytes,
         ws_max_queue=FRAMES_READ_AHEAD,
         ws_per_message_deflate=config.compression,
