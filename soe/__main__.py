@@ -25,8 +25,9 @@ SERVERS = {
     "websockets": "websockets",
 }
 
-# Frames the server reads ahead of the application per connection; each is at most the message
-# limit, and the gateway reads one message at a time.
+# Frames the older websockets server reads ahead of the application per connection; each is at
+# most the message limit, and the gateway reads one message at a time. (The sansio server reads
+# none ahead: it stops reading until the application has taken the last frame.)
 FRAMES_READ_AHEAD = 4
 
 
