@@ -3,7 +3,8 @@
 Scenarios (all of them, in this order, when none is named):
   latency     10 changes/s for 60 s: commit-to-receipt p50/p95/p99 and per hop
   sustained   rate steps (100 … 2,000 changes/s, 60 s each): p99 and whether the worker kept up
-  fanout      1,000 / 5,000 / 10,000 websocket clients on the one gateway while changes flow
+  fanout      1,000 / 5,000 / 10,000 / 20,000 websocket clients on one gateway, broadcast and
+              spread, while changes flow (bench/fanout.py)
   compare     polling the REST API and a consumer-per-connection gateway against ours, 100/500
   footprint   memory and CPU of every component, idle and at the highest sustained rate
   derivation  events per second one Faust worker derives, and the delay it adds (issue 5)
@@ -40,7 +41,8 @@ app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
 FULL_RATES = "100,250,500,1000,2000"
-FULL_FANOUT = "1000,5000,10000"
+FULL_FANOUT = "1000,5000,10000,20000"
+SHAPES = ("broadcast", "spread")
 
 
 def _numbers(text: str) -> list[float]:
@@ -61,6 +63,12 @@ def main(
     fanout: Annotated[
         str | None, typer.Option(help=f"fan-out client counts [{FULL_FANOUT}; 1000 quick]")
     ] = None,
+    shapes: Annotated[
+        str, typer.Option(help="fan-out shapes: broadcast, spread or both")
+    ] = ",".join(SHAPES),
+    client_processes: Annotated[
+        int, typer.Option(help="fan-out: processes the websocket clients run in")
+    ] = 4,
     rate: Annotated[
         float | None, typer.Option(help="footprint's load rate [the highest sustained]")
     ] = None,
@@ -86,6 +94,9 @@ def main(
         raise typer.BadParameter(f"unknown scenario {unknown}; choose from {list(SCENARIOS)}")
     if via not in ("service", "api", "sql"):
         raise typer.BadParameter("--via is 'service', 'api' or 'sql'")
+    fanout_shapes = [shape.strip() for shape in shapes.split(",") if shape.strip()]
+    if not fanout_shapes or set(fanout_shapes) - set(SHAPES):
+        raise typer.BadParameter(f"--shapes is any of {', '.join(SHAPES)}")
     config = settings()
     with console.status("opening the benchmark's accounts (once) and signing in"):
         bench_accounts = load.bench_accounts(accounts)
@@ -117,6 +128,8 @@ def main(
             rates=_numbers(rates or ("100,250,500,1000,2000")),
             step_seconds=step_seconds or (10.0 if quick else 60.0),
             fanout=[int(n) for n in _numbers(fanout or ("1000" if quick else FULL_FANOUT))],
+            fanout_shapes=fanout_shapes,
+            client_processes=client_processes,
             footprint_rate=rate,
             replay_workers=replay_workers,
             replay_events=replay_events,

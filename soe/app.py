@@ -29,7 +29,9 @@ from soe.fan_out_log import FanOutLog
 from soe.feed import Feed
 from soe.headers import SecurityHeaders, security_headers
 from soe.limits import ConnectionCount
+from soe.memory import MemoryRelease
 from soe.protocol import CloseCode
+from soe.watch import Watch
 
 log = logging.getLogger("soe")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -55,6 +57,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         )
         book = AccountBook(config.history_per_account)
         hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
+        hub.on_departure = MemoryRelease().departed
         verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
         try:
             verifier.public_key()
@@ -63,13 +66,16 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         feed = Feed(config, book, hub)
         app.state.gateway = Gateway(config, hub, feed, verifier, ConnectionCount(config.limits))
         feed_task = asyncio.create_task(feed.run(), name="kafka-feed")
+        watch = Watch(hub, config.heartbeat_seconds, config.idle_timeout_seconds)
+        watch_task = asyncio.create_task(watch.run(), name="connection-watch")
         try:
             yield
         finally:
             hub.close_all(CloseCode.GOING_AWAY, "the gateway is shutting down")
-            feed_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feed_task
+            for task in (feed_task, watch_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(title="Live bank gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
 

@@ -37,6 +37,7 @@ class GatewayConfig:
     client_message_burst: int
     limits: ConnectionLimits
     compression: bool
+    ws_implementation: str
     trusted_proxies: tuple[str, ...]
     heartbeat_seconds: float
     idle_timeout_seconds: float
@@ -56,6 +57,20 @@ def _flag(name: str, default: bool) -> bool:
     if raw not in ("true", "false", "1", "0", "yes", "no"):
         raise ConfigurationError(f"{name}={raw!r} must be true or false")
     return raw in ("true", "1", "yes")
+
+
+# uvicorn's websocket servers this gateway is measured with (docs/performance.md, fan-out):
+# "websockets-sansio" holds no task of its own per connection and reads one frame at a time.
+WS_IMPLEMENTATIONS = ("websockets-sansio", "websockets")
+
+
+def _ws_implementation() -> str:
+    name = env("BANK_SOE_WS_IMPLEMENTATION", WS_IMPLEMENTATIONS[0]).strip()
+    if name not in WS_IMPLEMENTATIONS:
+        raise ConfigurationError(
+            f"BANK_SOE_WS_IMPLEMENTATION={name!r} must be one of {', '.join(WS_IMPLEMENTATIONS)}"
+        )
+    return name
 
 
 def _connection_limits() -> ConnectionLimits:
@@ -101,6 +116,7 @@ def load_config() -> GatewayConfig:
         # Off: permessage-deflate costs memory on every connection and inflates what a client
         # sends before anything can look at it (see docs/live-feed-protocol.md).
         compression=_flag("BANK_SOE_WS_COMPRESSION", False),
+        ws_implementation=_ws_implementation(),
         trusted_proxies=tuple(
             proxy.strip() for proxy in env("BANK_TRUSTED_PROXIES", "").split(",") if proxy.strip()
         ),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +34,7 @@ from soe.messages import (
     SubscribeMode,
     Unsubscribed,
 )
-from soe.protocol import CloseCode, Find, Subscribe
+from soe.protocol import CloseCode, Find, Subscribe, stamp_sent_at
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ REFUSAL_LOG = LogBudget()
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One encoded message; encoded once, however many clients it is queued to."""
+    """One encoded message, ``sent_at`` included: encoded once, however many clients it is
+    queued to, and written to each as it is (no work per client but the queue append)."""
 
     text: str
     kind: str
@@ -52,7 +55,7 @@ class Frame:
 
     @classmethod
     def of(cls, message: Outgoing) -> Frame:
-        text = message.encode()
+        text = stamp_sent_at(message.encode(), time.time_ns() // 1_000_000)
         return cls(text, message.type, len(text.encode()))
 
 
@@ -60,12 +63,16 @@ class SendQueue:
     """Every message waiting for one client, live ones and replies alike, bounded in messages and
     in bytes: what one client does not read can never cost more than that."""
 
+    __slots__ = ("_bytes", "_items", "_waiter", "max_bytes", "max_messages")
+
     def __init__(self, max_messages: int, max_bytes: int) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self._items: deque[Frame] = deque()
         self._bytes = 0
-        self._waiting = asyncio.Event()
+        # The writer's future while it waits; one future, not an asyncio.Event: a connection
+        # has exactly one writer, and each connection's objects count at 20,000 of them.
+        self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -87,7 +94,9 @@ class SendQueue:
         self._items.append(frame)
         self._bytes += frame.size
         metrics.record_send_queue(len(self._items), self._bytes)
-        self._waiting.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         return True
 
     def clear(self) -> None:
@@ -104,13 +113,31 @@ class SendQueue:
 
     async def get(self) -> Frame:
         while (frame := self.take()) is None:
-            self._waiting.clear()
-            await self._waiting.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         return frame
 
 
 class Connection:
     """An authenticated client: who it is, what it watches, and what is waiting to be sent."""
+
+    __slots__ = (
+        "closing",
+        "errors",
+        "follows",
+        "last_heard",
+        "max_errors",
+        "next_ping",
+        "peer",
+        "pending",
+        "principal",
+        "queue",
+        "sent_sequence",
+        "watching",
+    )
 
     def __init__(
         self, principal: Principal, queue: SendQueue, peer: str, max_errors: int = 10
@@ -130,6 +157,10 @@ class Connection:
         self.closing: asyncio.Future[tuple[int | None, str]] = (
             asyncio.get_running_loop().create_future()
         )
+        # Monotonic seconds: when the client was last heard, and when it is next pinged (set at
+        # the welcome; the gateway's one Watch looks at both, see soe/watch.py).
+        self.last_heard = time.monotonic()
+        self.next_ping = 0.0
 
     def __repr__(self) -> str:
         return f"<connection {self.peer} subject={self.principal.subject}>"
@@ -190,6 +221,8 @@ class Hub:
         self._following_customer: dict[int, set[Connection]] = {}
         self._following_all: set[Connection] = set()
         self._pending: dict[str, set[Connection]] = {}
+        # Called once per connection that leaves (soe/memory.py gives its memory back).
+        self.on_departure: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._connections)
@@ -197,6 +230,10 @@ class Hub:
     def register(self, connection: Connection) -> None:
         self._connections.add(connection)
         metrics.CONNECTIONS.set(len(self._connections))
+
+    def connections(self) -> list[Connection]:
+        """Every connection now, as a list the caller may walk while connections come and go."""
+        return list(self._connections)
 
     def unregister(self, connection: Connection) -> None:
         self._connections.discard(connection)
@@ -208,6 +245,8 @@ class Hub:
         connection.pending.clear()
         self._unfollow(connection)
         metrics.CONNECTIONS.set(len(self._connections))
+        if self.on_departure is not None:
+            self.on_departure()
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self._connections):

@@ -17,7 +17,7 @@ from soe.auth import Principal, PublicKeyMissing, TokenRejected, TokenVerifier, 
 from soe.config import GatewayConfig
 from soe.connections import Connection, Hub, SendQueue
 from soe.limits import ConnectionCount, LogBudget, TokenBucket, held_back_note
-from soe.messages import Error, Ping, Pong, Welcome
+from soe.messages import Error, Pong, Welcome
 from soe.protocol import Auth, CloseCode, Find, ProtocolError, Subscribe, Unsubscribe
 from soe.protocol import Ping as ClientPing
 from soe.protocol import Pong as ClientPong
@@ -29,10 +29,6 @@ MAX_PROTOCOL_ERRORS = 10
 HANDSHAKE_LOG = LogBudget()
 # The HTTP status a handshake refused by each connection limit gets (the websocket never opens).
 REFUSAL_STATUS = {"total": 503, "unauthenticated": 503, "address": 429}
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def serve(
@@ -54,12 +50,18 @@ async def serve(
             origin,
         )
         metrics.HANDSHAKES.labels("origin_refused").inc()
-        await _deny(websocket, 403, "origin_refused", "this page may not open the live feed")
+        await _deny(
+            websocket,
+            config,
+            403,
+            "origin_refused",
+            "this page may not open the live feed",
+        )
         return
     address = websocket.client.host if websocket.client else "unknown"
     refused = count.admit(address)
     if refused is not None:
-        await _refuse_by_limit(websocket, refused, peer, count)
+        await _refuse_by_limit(websocket, config, refused, peer, count)
         return
     signed_in_as: str | None = None
     metrics.UNAUTHENTICATED.set(count.unauthenticated)
@@ -98,7 +100,7 @@ async def serve(
 
 
 async def _refuse_by_limit(
-    websocket: WebSocket, limit: str, peer: str, count: ConnectionCount
+    websocket: WebSocket, config: GatewayConfig, limit: str, peer: str, count: ConnectionCount
 ) -> None:
     metrics.REFUSED_CONNECTIONS.labels(limit).inc()
     limits = count.limits
@@ -110,6 +112,7 @@ async def _refuse_by_limit(
     _note(logging.WARNING, "refused websocket from %s: %s", peer, message)
     await _deny(
         websocket,
+        config,
         REFUSAL_STATUS[limit],
         f"too_many_connections_{limit}",
         f"{message}; try again later",
@@ -117,8 +120,14 @@ async def _refuse_by_limit(
     )
 
 
+# The headers uvicorn's sansio server writes itself on a refused handshake (websockets'
+# ``reject``) and then adds the application's to: sent twice, a client refuses the answer.
+SET_BY_SANSIO_SERVER = (b"content-length", b"content-type")
+
+
 async def _deny(
     websocket: WebSocket,
+    config: GatewayConfig,
     status: int,
     code: str,
     message: str,
@@ -126,6 +135,12 @@ async def _deny(
 ) -> None:
     """Refuse the handshake with an HTTP answer, before the websocket opens."""
     response = JSONResponse({"code": code, "message": message}, status, headers)
+    if config.ws_implementation == "websockets-sansio":
+        response.raw_headers = [
+            (name, value)
+            for name, value in response.raw_headers
+            if name.lower() not in SET_BY_SANSIO_SERVER
+        ]
     try:
         await websocket.send_denial_response(response)
     except RuntimeError:  # a server without the denial extension: its plain 403 says no as well
@@ -204,7 +219,8 @@ def _peer(websocket: WebSocket) -> str:
 
 
 class Session:
-    """The four jobs of a live connection, each a task; any of them may end it."""
+    """A live connection's reader and writer, a task each; either may end it, and so may the
+    gateway's Watch (soe/watch.py: pings, silence, token expiry)."""
 
     def __init__(
         self, websocket: WebSocket, connection: Connection, hub: Hub, config: GatewayConfig
@@ -213,11 +229,11 @@ class Session:
         self.connection = connection
         self.hub = hub
         self.config = config
-        self.last_heard = time.monotonic()
 
     async def run(self) -> None:
         connection, principal = self.connection, self.connection.principal
         self.hub.register(connection)
+        connection.next_ping = time.monotonic() + self.config.heartbeat_seconds
         connection.send(
             Welcome(
                 subject=principal.subject,
@@ -229,7 +245,8 @@ class Session:
                 max_messages_per_second=self.config.client_messages_per_second,
             )
         )
-        jobs = [self._read(), self._write(), self._heartbeat(), self._expire()]
+        # Two tasks per connection; pings, silence and token expiry are the gateway's one Watch's.
+        jobs = [self._read(), self._write()]
         tasks = [asyncio.create_task(job) for job in jobs]
         for task in tasks:
             task.add_done_callback(self._on_task_done)
@@ -265,7 +282,7 @@ class Session:
             if message["type"] == "websocket.disconnect":
                 connection.request_close(None, "client left")
                 return
-            self.last_heard = time.monotonic()
+            connection.last_heard = time.monotonic()
             if not rate.take():
                 connection.request_close(
                     CloseCode.TOO_MANY_MESSAGES,
@@ -305,26 +322,8 @@ class Session:
         while True:
             frame = await queue.get()
             try:
-                await self.websocket.send_text(protocol.stamp_sent_at(frame.text, now_ms()))
+                await self.websocket.send_text(frame.text)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.connection.request_close(None, "client left")
                 return
             metrics.MESSAGES_OUT.labels(frame.kind).inc()
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.heartbeat_seconds)
-            silent = time.monotonic() - self.last_heard
-            if silent > self.config.idle_timeout_seconds:
-                self.connection.request_close(
-                    CloseCode.HEARTBEAT_TIMEOUT, f"nothing heard from the client for {silent:.0f} s"
-                )
-                return
-            self.connection.send(Ping(ts=now_ms()))
-
-    async def _expire(self) -> None:
-        # The token's expiry is wall-clock time and the loop's timers are monotonic: a sleep
-        # that ends before the wall clock agrees (the clock was stepped back) sleeps again.
-        while (left := self.connection.principal.expires_at - time.time()) > 0:
-            await asyncio.sleep(left)
-        self.connection.request_close(CloseCode.TOKEN_EXPIRED, "the live-feed token has expired")

@@ -98,7 +98,7 @@ def test_lag_exits_3_when_the_gateway_cannot_be_reached():
 
     assert result.exit_code == 3, result.output
     assert "http://127.0.0.1:1" in result.output
-    assert "consumer group bank-soi" in result.output  # what could be read is still shown
+    assert "consumer group bank-derivation" in result.output  # what could be read is still shown
 
 
 def test_follow_from_the_end_prints_only_new_records(scratch_topic):

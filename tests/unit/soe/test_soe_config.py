@@ -13,6 +13,7 @@ def test_defaults_are_for_a_developers_machine(monkeypatch):
         "BANK_SOE_SEND_QUEUE",
         "BANK_SOE_SEND_QUEUE_BYTES",
         "BANK_SOE_WS_COMPRESSION",
+        "BANK_SOE_WS_IMPLEMENTATION",
         "BANK_TRUSTED_PROXIES",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -24,6 +25,7 @@ def test_defaults_are_for_a_developers_machine(monkeypatch):
     assert (config.send_queue_size, config.send_queue_bytes) == (1024, 4 * 2**20)
     assert config.max_message_bytes == 4096
     assert config.compression is False
+    assert config.ws_implementation == "websockets-sansio"
     assert config.trusted_proxies == ()
 
 
@@ -58,6 +60,7 @@ def test_connection_and_rate_limits_come_from_the_environment(monkeypatch):
         ("BANK_SOE_CLIENT_MESSAGE_BURST", "5"),
         ("BANK_SOE_MAX_CONNECTIONS", "0"),
         ("BANK_SOE_WS_COMPRESSION", "maybe"),
+        ("BANK_SOE_WS_IMPLEMENTATION", "tornado"),
     ],
 )
 def test_a_limit_that_cannot_work_is_refused_by_name(monkeypatch, name, value):

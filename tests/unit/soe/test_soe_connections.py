@@ -468,4 +468,19 @@ def test_a_customer_may_not_search_the_accounts():
         assert (answer["type"], answer["code"]) == ("error", "forbidden")
         assert anna.errors == 1
 
+
+def test_a_change_is_encoded_once_and_the_same_frame_queued_to_every_watcher():
+    async def scenario() -> None:
+        book, hub = make_hub()
+        watchers = [connect(hub, staff()) for _ in range(3)]
+        for watcher in watchers:
+            subscribe(hub, watcher, accounts=[MINE])
+        event = change(MINE, sequence=book.get(MINE).sequence + 1, customer_id=7)
+        assert book.apply_change(event)
+        hub.publish_change(event)
+        frames = [watcher.queue.take() for watcher in watchers]
+        assert frames[0] is not None and all(f is frames[0] for f in frames)
+        message = json.loads(frames[0].text)
+        assert message["type"] == "balance_changed" and isinstance(message["sent_at"], int)
+
     run(scenario)

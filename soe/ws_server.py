@@ -1,0 +1,84 @@
+"""uvicorn's sansio websocket server, with the write flow control it lacks.
+
+uvicorn 0.38's ``websockets-sansio`` server holds no task of its own per connection (the older
+``websockets`` one holds three), but it never stops a sender: its ``writable`` event is never
+cleared, so frames for a client that stopped reading pile up in the transport's buffer without
+bound and the gateway's bounded send queue (soe/connections.py) never fills. Here the transport's
+high-water mark pauses the connection's writer, as asyncio intends: the frames then wait in the
+send queue, whose bound closes the slow client (4008).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.frames import Frame
+
+# Bytes the transport may hold unsent per connection before the writer waits; above the largest
+# frame (a snapshot) so a reading client never waits, and far below the send queue's bound.
+WRITE_HIGH_WATER = 64 * 1024
+WRITE_LOW_WATER = 16 * 1024
+# How long a closed connection waits for the client's answering close frame.
+CLOSE_TIMEOUT_SECONDS = 10.0
+
+
+class FlowControlledSansIO(WebSocketsSansIOProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)  # type: ignore[attr-defined]
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if (
+            message["type"] != "websocket.close"
+            or not self.handshake_complete
+            or self.close_sent
+            or self.initial_response is not None
+            or self.transport.is_closing()
+        ):
+            await super().send(message)
+            return
+        # uvicorn's own close drops the TCP connection at once: a client still sending then gets
+        # a reset and never reads why it was closed. Here the close frame goes after the frames
+        # already buffered, however full the buffer, and the connection is read (and what comes
+        # discarded) until the client answers the close, as the websocket protocol asks.
+        code = message.get("code", 1000)
+        reason = message.get("reason", "") or ""
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        try:
+            self.conn.send_close(code, reason)
+        except InvalidState:
+            raise ClientDisconnected() from None
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.loop.call_later(CLOSE_TIMEOUT_SECONDS, self.transport.close)
+
+    def handle_text(self, event: Frame) -> None:
+        if not self.close_sent:
+            super().handle_text(event)
+
+    def handle_bytes(self, event: Frame) -> None:
+        if not self.close_sent:
+            super().handle_bytes(event)
+
+    def handle_close(self, event: Frame) -> None:
+        if self.close_sent:  # the client's answer: the close handshake is done
+            self.transport.close()
+        else:
+            super().handle_close(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.writable.set()  # a writer still waiting finds the connection gone
