@@ -1105,14 +1105,20 @@ class CpuSampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()  # one after the last event, however soon it came
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            try:
-                times = self._process.cpu_times()
-            except psutil.NoSuchProcess:
+            if not self._sample():
                 return
-            self._samples.append((time.time(), times.user + times.system))
+
+    def _sample(self) -> bool:
+        try:
+            times = self._process.cpu_times()
+        except psutil.NoSuchProcess:
+            return False
+        self._samples.append((time.time(), times.user + times.system))
+        return True
 
     def between(self, start: float, end: float) -> float | None:
         """CPU seconds used from the last sample before `start` to the first after `end`."""

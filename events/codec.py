@@ -171,7 +171,13 @@ class Codec:
             known = self._ids.get(key)
         if known is not None:
             return known
-        self.client.set_compatibility(subject_name=key[0], level=COMPATIBILITY)
+        try:
+            self.client.set_compatibility(subject_name=key[0], level=COMPATIBILITY)
+        except SchemaRegistryError as error:
+            # Two workers starting together: Apicurio refuses the second rule with a 409.
+            current = self.client.get_compatibility(subject_name=key[0])
+            if error.http_status_code != 409 or current != COMPATIBILITY:
+                raise
         schema_id = self.client.register_schema(key[0], RegisteredSchema(schema.text, "AVRO"))
         with self._lock:
             self._ids[key] = schema_id
