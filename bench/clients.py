@@ -21,6 +21,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from bench.hops import polled_delay
+from soe.protocol import MAX_ACCOUNTS_PER_SUBSCRIBE
 from stack.settings import Settings, env
 
 TIMING_FIELDS = ("committed_at", "captured_at", "derived_at", "sent_at")
@@ -71,7 +72,7 @@ class FeedClient:
         self.sink = sink
         self.ibans = set(ibans)  # only these accounts' changes are recorded
         self.since_ms = since_ms
-        self.watch_all = watch_all  # staff: subscribe to every account (up to 100 otherwise)
+        self.watch_all = watch_all  # staff: may watch more than a customer's accounts
         self.close_code: int | None = None
         self._connection: websockets.ClientConnection | None = None
         self._task: asyncio.Task | None = None
@@ -85,12 +86,14 @@ class FeedClient:
             welcome = json.loads(await self._connection.recv())
             if welcome.get("type") != "welcome":
                 raise RuntimeError(f"the gateway refused the bench client: {welcome}")
-        if self.watch_all:
-            await self._send({"type": "subscribe", "all": True})
-        else:
-            await self._send({"type": "subscribe", "accounts": sorted(self.ibans)})
-        while json.loads(await self._connection.recv()).get("type") != "subscribed":
-            pass  # snapshots of the accounts come first
+        # The gateway takes at most 100 accounts a subscribe and bounds what it queues for one
+        # connection: subscribe a hundred at a time, reading each hundred's snapshots first.
+        ibans = sorted(self.ibans)
+        for start in range(0, len(ibans), MAX_ACCOUNTS_PER_SUBSCRIBE):
+            chunk = ibans[start : start + MAX_ACCOUNTS_PER_SUBSCRIBE]
+            await self._send({"type": "subscribe", "accounts": chunk})
+            while json.loads(await self._connection.recv()).get("type") != "subscribed":
+                pass  # snapshots of the accounts come first
         self._task = asyncio.create_task(self._listen())
 
     async def _send(self, message: dict[str, Any]) -> None:
