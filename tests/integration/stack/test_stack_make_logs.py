@@ -12,6 +12,12 @@ from stack.settings import REPO_ROOT
 pytestmark = pytest.mark.integration
 
 
+def _as_in_a_terminal() -> None:
+    # A runner that started the test run in the background (as CI may) ignores SIGINT, and an
+    # ignored signal stays ignored through exec; a terminal's foreground job has the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_make_logs_ends_quietly():
     process = subprocess.Popen(
         ["make", "--no-print-directory", "logs", "C=supervisor"],
@@ -20,6 +26,7 @@ def test_ctrl_c_on_make_logs_ends_quietly():
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job is
+        preexec_fn=_as_in_a_terminal,
     )
     time.sleep(3)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole group gets it
