@@ -161,8 +161,9 @@ class Pipeline:
                 messages += self._consumer.consume(MAX_BATCH - 1, 0)
         if messages and len(messages) < MAX_BATCH and _opens_a_booking(messages[-1]):
             follow = self._consumer.consume(1, BOOKING_WAIT_SECONDS)
-            if follow:
-                follow += self._consumer.consume(MAX_BATCH - len(messages) - 1, 0)
+            room = MAX_BATCH - len(messages) - len(follow)
+            if follow and room > 0:
+                follow += self._consumer.consume(room, 0)
             messages += follow
         records = []
         for message in messages:
