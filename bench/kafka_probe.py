@@ -87,7 +87,7 @@ def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
 
 def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str]:
     """Deletes every topic whose name starts with `prefix`, and the consumer groups; returns the
-    topics deleted. For the benchmark's scratch worker only."""
+    topics deleted. For the scratch workers of benchmarks and tests only."""
     admin = AdminClient(librdkafka(bootstrap))
     names = [t for t in admin.list_topics(timeout=TIMEOUT).topics if t.startswith(prefix)]
     if names:

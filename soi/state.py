@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
@@ -52,11 +52,22 @@ def decode(raw: bytes) -> AccountMemory:
     return AccountMemory.from_json(orjson.loads(raw))
 
 
-class StateTopic:
-    """Reads partitions of the state topic, committed records only (read_committed)."""
+def _account_of(key: bytes) -> str:
+    return key.decode()
 
-    def __init__(self, client_config: dict[str, object], topic: str) -> None:
+
+class StateTopic:
+    """Reads partitions of the state topic, committed records only (read_committed).
+    ``account_of`` reads a record's key (the account id): the state topic's own by default."""
+
+    def __init__(
+        self,
+        client_config: dict[str, object],
+        topic: str,
+        account_of: Callable[[bytes], str] = _account_of,
+    ) -> None:
         self.topic = topic
+        self._account_of = account_of
         self._config = {
             **client_config,
             "group.id": f"{topic}-loader",  # never joins or commits: partitions are assigned
@@ -95,10 +106,11 @@ class StateTopic:
                             continue
                         raise KafkaException(error)
                     accounts = loaded[message.partition()]
+                    account = self._account_of(message.key())
                     if message.value() is None:
-                        accounts.pop(message.key().decode(), None)
+                        accounts.pop(account, None)
                     else:
-                        accounts[message.key().decode()] = decode(message.value())
+                        accounts[account] = decode(message.value())
         finally:
             consumer.close()
         log.info(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from soi import state
 from soi.accounts import AccountMemory
@@ -49,7 +49,8 @@ def adopt_legacy_state(
         legacy = _committed(client, legacy_group, wanted)
         if not legacy:
             return False
-        memories = _read_changelog(client, legacy_changelog)
+        changelog = metadata.topics[legacy_changelog].partitions
+        memories = state.StateTopic(client, legacy_changelog, _faust_key).load(changelog)
         _write(client, group, state_topic, memories, legacy, probe)
     finally:
         probe.close()
@@ -74,38 +75,9 @@ def _committed(
         consumer.close()
 
 
-def _read_changelog(client: dict[str, object], topic: str) -> dict[int, dict[str, AccountMemory]]:
-    """Per partition, each account's last memory (Faust's JSON keys and values)."""
-    consumer = Consumer(
-        {
-            **client,
-            "group.id": f"{topic}-upgrade",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    found: dict[int, dict[str, AccountMemory]] = {}
-    try:
-        partitions = consumer.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        pending = set(partitions)
-        while pending:
-            for message in consumer.consume(1000, TIMEOUT):
-                error = message.error()
-                if error is not None:
-                    if error.code() != KafkaError._PARTITION_EOF:
-                        raise RuntimeError(f"reading {topic}: {error.str()}")
-                    pending.discard(message.partition())
-                    continue
-                account = str(orjson.loads(message.key()))
-                accounts = found.setdefault(message.partition(), {})
-                if message.value() is None:
-                    accounts.pop(account, None)
-                else:
-                    accounts[account] = AccountMemory.from_json(orjson.loads(message.value()))
-    finally:
-        consumer.close()
-    return found
+def _faust_key(key: bytes) -> str:
+    """Faust's table keys are JSON (``"7"``) or raw digits: the account id either way."""
+    return str(orjson.loads(key))
 
 
 def _write(

@@ -9,16 +9,13 @@ import os
 import secrets
 import socket
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
 from mirakuru import HTTPExecutor
 
+from bench.kafka_probe import delete_namespace
 from events.topics import DerivedTopics, derived_topics
-from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -71,23 +68,5 @@ def free_port() -> int:
 
 
 def _delete_namespace(bootstrap: str, namespace: str) -> None:
-    admin = AdminClient(librdkafka(bootstrap))
-    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(namespace)]
-    if names:
-        for future in admin.delete_topics(names, operation_timeout=30).values():
-            future.result()
-    # The worker's consumer group outlives its topics otherwise. Its members are static (they
-    # do not leave on a clean stop): the group empties once their session times out.
-    group = f"{namespace}-derivation"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            admin.delete_consumer_groups([group])[group].result()
-            return
-        except KafkaException as error:
-            code = error.args[0].code()
-            if code == KafkaError.GROUP_ID_NOT_FOUND:
-                return
-            if code != KafkaError.NON_EMPTY_GROUP or time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+    """Its topics, and the worker's consumer group, which outlives them otherwise."""
+    delete_namespace(bootstrap, namespace, [f"{namespace}-derivation"])
