@@ -1,8 +1,9 @@
 """One websocket's send queue and subscriptions, and the hub that fans events out to them.
 
-Fan-out never waits: it only appends to each watcher's bounded queue, and a client whose queue is
-full is disconnected, so one client that stops reading slows nobody else down and costs at most
-its queue's bound in memory.
+Fan-out never waits: each change's frame is built once and, for each watcher, written straight to
+its socket when nothing of it is queued and the socket takes writes (soe/wire.py), or else
+appended to its bounded queue; a client whose queue is full is disconnected, so one client that
+stops reading slows nobody else down and costs at most its queue's bound in memory.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from soe import metrics
+from soe import metrics, wire
 from soe.accounts import Account, AccountBook, Event, StateChange
 from soe.auth import Principal
 from soe.fan_out_log import FanOutLog
@@ -46,17 +47,28 @@ REFUSAL_LOG = LogBudget()
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One encoded message, ``sent_at`` included: encoded once, however many clients it is
-    queued to, and written to each as it is (no work per client but the queue append)."""
+    """One encoded message, ``sent_at`` included, as a whole websocket frame: built once, however
+    many clients it goes to, and written to each as it is."""
 
-    text: str
+    wire: bytes  # header and payload (soe/wire.py)
     kind: str
-    size: int
+    size: int  # of the payload: what the send queue's bound counts
 
     @classmethod
     def of(cls, message: Outgoing) -> Frame:
-        text = stamp_sent_at(message.encode(), time.time_ns() // 1_000_000)
-        return cls(text, message.type, len(text.encode()))
+        return cls.of_text(
+            stamp_sent_at(message.encode(), time.time_ns() // 1_000_000), message.type
+        )
+
+    @classmethod
+    def of_text(cls, text: str, kind: str) -> Frame:
+        payload = text.encode()
+        return cls(wire.text_frame(payload), kind, len(payload))
+
+    @property
+    def text(self) -> str:
+        """The payload, for a connection written through ASGI (no Wire)."""
+        return self.wire[len(self.wire) - self.size :].decode()
 
 
 class SendQueue:
@@ -111,13 +123,18 @@ class SendQueue:
         self._bytes -= frame.size
         return frame
 
-    async def get(self) -> Frame:
-        while (frame := self.take()) is None:
+    async def wait(self) -> None:
+        """Returns once something is queued."""
+        while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    async def get(self) -> Frame:
+        while (frame := self.take()) is None:
+            await self.wait()
         return frame
 
 
@@ -137,14 +154,23 @@ class Connection:
         "queue",
         "sent_sequence",
         "watching",
+        "wire",
     )
 
     def __init__(
-        self, principal: Principal, queue: SendQueue, peer: str, max_errors: int = 10
+        self,
+        principal: Principal,
+        queue: SendQueue,
+        peer: str,
+        max_errors: int = 10,
+        wire: wire.Wire | None = None,
     ) -> None:
         self.principal = principal
         self.peer = peer
         self.queue = queue
+        # The client's socket, when the server offers it: frames are then written straight to
+        # it while nothing is queued (soe/wire.py); without it, the Session's writer sends each.
+        self.wire = wire
         self.max_errors = max_errors
         self.errors = 0
         self.watching: set[str] = set()
@@ -169,13 +195,36 @@ class Connection:
         return self.offer(Frame.of(message))
 
     def offer(self, frame: Frame) -> bool:
-        """Queue a message; a client whose queue is full stopped reading and is closed."""
+        """Write a message now, or queue it; a client whose queue is full stopped reading and is
+        closed. Straight to the socket only while nothing is queued, so nothing overtakes."""
         if self.closing.done():
             return False
+        socket = self.wire
+        if socket is not None and not self.queue and socket.takes_writes():
+            socket.write(frame.wire)
+            metrics.sent(frame.kind)
+            return True
         if self.queue.offer(frame):
+            metrics.MESSAGES_QUEUED.inc()
             return True
         self._overflowed()
         return False
+
+    async def write_queued(self, socket: wire.Wire) -> None:
+        """The writer of a connection with a Wire: writes what is queued, in order, whenever the
+        socket takes writes; returns when the socket is gone."""
+        queue = self.queue
+        while True:
+            await queue.wait()
+            if not socket.takes_writes():
+                await socket.drained()
+            if socket.closed():
+                return
+            # No await between taking a frame and writing it: a frame is always either queued
+            # or written, so one offered meanwhile can never overtake it.
+            while socket.takes_writes() and (frame := queue.take()) is not None:
+                socket.write(frame.wire)
+                metrics.sent(frame.kind)
 
     def refuse(self, code: str, message: str, iban: str | None = None) -> None:
         """Answer an error; it counts toward the errors that close the connection."""

@@ -20,6 +20,11 @@ DUPLICATES = Counter(
     "soe_duplicate_events_total", "BalanceChanged events dropped as replays of one already seen"
 )
 MESSAGES_OUT = Counter("soe_messages_out_total", "Messages sent to websocket clients", ["type"])
+MESSAGES_QUEUED = Counter(
+    "soe_messages_queued_total",
+    "Messages that waited in a client's send queue instead of going straight to its socket "
+    "(its socket was full, or something of it was already queued; soe/wire.py)",
+)
 QUEUE_DROPS = Counter(
     "soe_queue_drops_total",
     "Clients closed because their send queue was full (they stopped reading)",
@@ -55,3 +60,14 @@ def record_send_queue(messages: int, size: int) -> None:
     if size > _peak["bytes"]:
         _peak["bytes"] = size
         SEND_QUEUE_PEAK_BYTES.set(size)
+
+
+_sent_by_type: dict[str, Counter] = {}
+
+
+def sent(kind: str) -> None:
+    """One message of type ``kind`` written to a client (the label looked up once per type)."""
+    counter = _sent_by_type.get(kind)
+    if counter is None:
+        counter = _sent_by_type[kind] = MESSAGES_OUT.labels(kind)
+    counter.inc()
