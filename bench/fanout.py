@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -73,7 +73,12 @@ class BenchGateway:
 
 @contextlib.contextmanager
 def bench_gateway(
-    config: Settings, clients: int, port: int, extra_env: dict[str, str] | None = None
+    config: Settings,
+    clients: int,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+    *,
+    profile: bool = False,
 ) -> Iterator[BenchGateway]:
     url = f"http://{config.host}:{port}"
     env = {
@@ -84,9 +89,16 @@ def bench_gateway(
     }
     log_path = config.path("logs", f"bench-fanout-gateway-{port}.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = ["-m", "soe", f"--host={config.host}", f"--port={port}"]
+    if profile:
+        # Written when the gateway stops; the allocator is set here, as `python -m soe` would
+        # otherwise start itself again without the profiler.
+        profile_path = log_path.with_suffix(".prof")
+        command = ["-m", "cProfile", "-o", str(profile_path), *command]
+        env.setdefault("PYTHONMALLOC", "malloc")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "soe", f"--host={config.host}", f"--port={port}"],
+            [sys.executable, *command],
             cwd=REPO_ROOT,
             env={**os.environ, **env},
             stdout=log,
@@ -106,7 +118,9 @@ def bench_gateway(
             raise RuntimeError(f"the bench gateway was not ready in 180 s; see {log_path}")
         yield BenchGateway(url, process.pid, env)
     finally:
-        process.terminate()
+        # uvicorn raises the signal it stopped on again once stopped: SIGINT's KeyboardInterrupt
+        # still lets cProfile write its file, SIGTERM would not.
+        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
@@ -133,61 +147,54 @@ def _client_process(plan: ClientPlan, pipe: Pipe) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 1 << 20)), hard))
-    asyncio.run(_clients(plan, pipe))
+    try:  # the event loop the gateway runs on too (uvicorn picks it when installed)
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_clients(plan, pipe))
 
 
 async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
-    import websockets  # in the child only
+    from bench.feed_client import FeedClient  # in the child only
 
     delays: list[float] = []  # commit -> received, ms
     gateway_to_client: list[float] = []  # sent_at -> received, ms
-    closed_early = 0
-    connections: list[Any] = []
-    listeners: list[asyncio.Task] = []
+    connections: list[FeedClient] = []
     gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
-    async def listen(ws: Any, watched: frozenset[str]) -> None:
-        nonlocal closed_early
-        try:
-            async for frame in ws:
-                received = time.time() * 1000
-                message = json.loads(frame)
-                kind = message.get("type")
-                if kind == "balance_changed":
-                    committed = message.get("committed_at") or 0
-                    if (
-                        committed >= plan.since_ms
-                        and not message.get("replayed")
-                        and message.get("iban") in watched
-                    ):
-                        delays.append(received - committed)
-                        gateway_to_client.append(received - message["sent_at"])
-                elif kind == "ping":
-                    await ws.send(json.dumps({"type": "pong", "ts": message.get("ts")}))
-        except websockets.ConnectionClosed:
-            pass
-        closed_early += 1
+    def listener(client: FeedClient, watched: frozenset[str]) -> Any:
+        def on_message(message: dict[str, Any], received: float) -> None:
+            kind = message.get("type")
+            if kind == "balance_changed":
+                committed = message.get("committed_at") or 0
+                if (
+                    committed >= plan.since_ms
+                    and not message.get("replayed")
+                    and message.get("iban") in watched
+                ):
+                    delays.append(received - committed)
+                    gateway_to_client.append(received - message["sent_at"])
+            elif kind == "ping":
+                client.send({"type": "pong", "ts": message.get("ts")})
+
+        return on_message
 
     async def one(ibans: list[str]) -> None:
         async with gate:
-            ws = await websockets.connect(
-                plan.url,
-                origin=plan.origin,
-                open_timeout=120,
-                ping_interval=None,
-                max_queue=None,
-                compression=None,
-            )
-            await ws.send(json.dumps({"type": "auth", "token": plan.token}))
-            welcome = json.loads(await ws.recv())
+            client = await FeedClient.connect(plan.url, plan.origin)
+            client.send({"type": "auth", "token": plan.token})
+            welcome = await client.receive()
             if welcome.get("type") != "welcome":
-                await ws.close()
+                await client.close()
                 raise RuntimeError(f"refused: {welcome.get('code')}")
-            await ws.send(json.dumps({"type": "subscribe", "accounts": ibans}))
-            while json.loads(await ws.recv()).get("type") != "subscribed":
+            client.send({"type": "subscribe", "accounts": ibans})
+            while (await client.receive()).get("type") != "subscribed":
                 pass  # the snapshots come first
-            connections.append(ws)
-            listeners.append(asyncio.create_task(listen(ws, frozenset(ibans))))
+            connections.append(client)
+            client.listen(listener(client, frozenset(ibans)))
 
     results = await asyncio.gather(*(one(ibans) for ibans in plan.watch), return_exceptions=True)
     failures = sorted({f"{type(r).__name__}: {r}" for r in results if isinstance(r, Exception)})
@@ -199,11 +206,8 @@ async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
         if command == "count":
             pipe.send(len(delays))
         elif command == "close":
-            dropped = closed_early
+            dropped = sum(1 for client in connections if client.closed)
             await _close_all(connections)
-            for task in listeners:
-                task.cancel()
-            await asyncio.gather(*listeners, return_exceptions=True)
             pipe.send(("closed", dropped, delays, gateway_to_client))
             return
 
@@ -211,12 +215,12 @@ async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
 async def _close_all(connections: list[Any]) -> None:
     gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE * 4)
 
-    async def close(ws: Any) -> None:
+    async def close(client: Any) -> None:
         async with gate:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 30)
+                await client.close()
 
-    await asyncio.gather(*(close(ws) for ws in connections))
+    await asyncio.gather(*(close(client) for client in connections))
 
 
 class ClientFleet:

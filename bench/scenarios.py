@@ -91,6 +91,8 @@ class Context:
     fanout: list[int] = field(default_factory=list)
     fanout_shapes: list[str] = field(default_factory=lambda: ["broadcast", "spread"])
     client_processes: int = 4
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    profile_gateway: bool = False
     footprint_rate: float | None = None
     replay_workers: int = 1
     replay_events: int | None = None
@@ -400,7 +402,9 @@ async def fanout(ctx: Context) -> Outcome:
     port = _free_port()
     runs: list[dict[str, Any]] = []
     samples: dict[str, list[float]] = {}
-    with bench_gateway(ctx.config, max(ctx.fanout), port) as gateway:
+    with bench_gateway(
+        ctx.config, max(ctx.fanout), port, ctx.gateway_env, profile=ctx.profile_gateway
+    ) as gateway:
         limit_soft, limit_hard = fp.open_files_limit(gateway.pid)
         await asyncio.sleep(SETTLE_SECONDS)
         idle = fp.rss_mib(gateway.pid)
@@ -424,6 +428,7 @@ async def fanout(ctx: Context) -> Outcome:
             f"{r['rss_mib_after']:.0f}",
             f"{r['gateway']['cpu_percent']:.0f}",
             f"{r['clients_cpu_percent']:.0f}",
+            _pauses_cell(r["gc_full_pauses"]),
             f"{r['dropped_clients']} / {r['failed_connections']}",
         ]
         for r in runs
@@ -461,6 +466,7 @@ async def fanout(ctx: Context) -> Outcome:
                     f"RSS {after_seconds:.0f} s after",
                     "gateway CPU %",
                     "clients CPU %",
+                    "full GCs",
                     "dropped / failed",
                 ],
                 rows,
@@ -468,7 +474,9 @@ async def fanout(ctx: Context) -> Outcome:
         ],
         notes=[
             "the benchmark's own gateway (python -m soe), limits raised by configuration: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(gateway_env.items()) if "MAX" in k),
+            + ", ".join(f"{k}={v}" for k, v in sorted(gateway_env.items()) if "MAX" in k)
+            + "; set for this run: "
+            + (", ".join(f"{k}={v}" for k, v in sorted(ctx.gateway_env.items())) or "nothing"),
             f"broadcast: every client watches the same {BROADCAST_ACCOUNTS} accounts, "
             f"{BROADCAST_RATE:g} changes/s over them; spread: client i watches bench account "
             f"i mod {len(ctx.accounts)}, {FANOUT_RATE:g} changes/s over all of them",
@@ -477,11 +485,21 @@ async def fanout(ctx: Context) -> Outcome:
             "queued→client: from the gateway queuing the change (sent_at) to a client reading "
             "it: the gateway's send path and the clients' own; commit→client adds the bank's "
             "pipeline (database, Connect, the Faust worker, Kafka)",
+            "full GCs: the gateway's full garbage collections during the booking window, "
+            "each a pause of the whole gateway (soe_gc_full_pause_seconds)",
             f"gateway idle RSS {idle:.0f} MiB before the first client; 'RSS after' is "
             f"{after_seconds:.0f} s after the last client left",
         ],
         latency_samples=samples,
     )
+
+
+def _pauses_cell(pauses: dict[str, Any]) -> str:
+    if pauses["count"] < 0:
+        return "?"
+    if pauses["count"] == 0:
+        return "0"
+    return f"{pauses['count']:.0f}: {pauses['seconds']:.2f} s, each ≤ {pauses['longest_at_most']} s"
 
 
 async def _fanout_run(
@@ -518,12 +536,14 @@ async def _fanout_run(
     rss_with = fp.rss_mib(gateway.pid)
     consumers = [_gateway_metric(gateway, "soe_kafka_consumers")]
     cpu_before, at_before = fleet.cpu_seconds(), time.monotonic()
+    pauses_before = _gc_pauses(gateway)
     with fp.Meter({"gateway": gateway.pid}) as meter:
         result = await book(ctx, ctx.plan(rate, seconds, booked_on, f"fanout {shape} {count}"))
         per_account = [sum(1 for w in watch if a.iban in w) for a in booked_on]
         expected = round(result.booked * sum(per_account) / len(booked_on))
         received = await asyncio.to_thread(wait_fleet_quiet, fleet, expected)
     cpu_after, at_after = fleet.cpu_seconds(), time.monotonic()
+    pauses = _gc_pauses(gateway, since=pauses_before)
     consumers.append(_gateway_metric(gateway, "soe_kafka_consumers"))
     metered = meter.figures()
     dropped, delays, hop = await asyncio.to_thread(fleet.close)
@@ -553,10 +573,47 @@ async def _fanout_run(
         "gateway": metered["gateway"],
         "clients_cpu_percent": 100 * (cpu_after - cpu_before) / max(at_after - at_before, 1e-9),
         "kafka_consumers": consumers,
+        "gc_full_pauses": pauses,
         "dropped_clients": dropped,
         "failed_connections": failed,
         "connection_errors": reasons,
         "delays": delays,
+    }
+
+
+GC_PAUSES = "soe_gc_full_pause_seconds"
+
+
+def _gc_pauses(gateway: BenchGateway, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The gateway's full garbage collections (soe/collector.py): how many, their seconds, and
+    the bucket bound of the longest; since an earlier reading when given."""
+    try:
+        text = httpx.get(f"{gateway.url}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return {"count": -1, "seconds": -1.0, "buckets": {}, "longest_at_most": None}
+    buckets: dict[str, float] = {}
+    count, seconds = 0.0, 0.0
+    for line in text.splitlines():
+        if line.startswith(GC_PAUSES + "_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[bound] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(GC_PAUSES + "_count "):
+            count = float(line.split()[1])
+        elif line.startswith(GC_PAUSES + "_sum "):
+            seconds = float(line.split()[1])
+    if since is not None and since["count"] >= 0:
+        count -= since["count"]
+        seconds -= since["seconds"]
+        buckets = {le: n - since["buckets"].get(le, 0) for le, n in buckets.items()}
+    longest = next(
+        (le for le, n in sorted(buckets.items(), key=lambda b: float(b[0])) if n >= count),
+        None,
+    )
+    return {
+        "count": count,
+        "seconds": seconds,
+        "buckets": buckets,
+        "longest_at_most": None if count <= 0 else longest,
     }
 
 

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from soe import session
+from soe import collector, session
 from soe.accounts import AccountBook
 from soe.auth import PublicKeyMissing, TokenVerifier
 from soe.config import GatewayConfig, load_config
@@ -55,6 +55,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        collector.time_full_collections()
         book = AccountBook(config.history_per_account)
         hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
         hub.on_departure = MemoryRelease().departed

@@ -38,6 +38,7 @@ class GatewayConfig:
     limits: ConnectionLimits
     compression: bool
     ws_implementation: str
+    shared_frames: bool
     trusted_proxies: tuple[str, ...]
     heartbeat_seconds: float
     idle_timeout_seconds: float
@@ -117,6 +118,8 @@ def load_config() -> GatewayConfig:
         # sends before anything can look at it (see docs/live-feed-protocol.md).
         compression=_flag("BANK_SOE_WS_COMPRESSION", False),
         ws_implementation=_ws_implementation(),
+        # The frame-once path (soe/wire.py); off, every message goes through an ASGI send.
+        shared_frames=_flag("BANK_SOE_SHARED_FRAMES", True),
         trusted_proxies=tuple(
             proxy.strip() for proxy in env("BANK_TRUSTED_PROXIES", "").split(",") if proxy.strip()
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 CONNECTIONS = Gauge("soe_connections", "Authenticated websocket connections open now")
 HANDSHAKES = Counter(
@@ -38,6 +38,11 @@ SEND_QUEUE_PEAK_MESSAGES = Gauge(
 )
 SEND_QUEUE_PEAK_BYTES = Gauge(
     "soe_send_queue_peak_bytes", "The most bytes any one client's send queue has held"
+)
+GC_FULL_PAUSES = Histogram(
+    "soe_gc_full_pause_seconds",
+    "Full garbage collections, each a pause of the whole gateway (soe/collector.py)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 CLOSES = Counter("soe_closes_total", "Connections the gateway closed, by close code", ["code"])
 REFUSED_CONNECTIONS = Counter(

@@ -93,9 +93,8 @@ async def serve(
             return
         metrics.HANDSHAKES.labels("accepted").inc()
         queue = SendQueue(config.send_queue_size, config.send_queue_bytes)
-        connection = Connection(
-            principal, queue, peer, MAX_PROTOCOL_ERRORS, wire_of(websocket.scope)
-        )
+        socket = wire_of(websocket.scope) if config.shared_frames else None
+        connection = Connection(principal, queue, peer, MAX_PROTOCOL_ERRORS, socket)
         await Session(websocket, connection, hub, config).run()
     finally:
         count.leave(address, signed_in_as)

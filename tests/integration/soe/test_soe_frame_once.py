@@ -16,7 +16,7 @@ from test_soe_gateway_capacity import tiny_receive_buffer
 
 pytestmark = pytest.mark.integration
 
-READERS = 10
+READERS = 4
 
 
 async def reader(gateway, minter, customer: int, iban: str) -> Client:
@@ -199,5 +199,31 @@ def test_a_client_that_joins_while_changes_flow_gets_none_twice(gateway, minter,
         assert sequences(watched) == list(range(1, last + 1))
         for client in [watcher, resumer, *(c for c, _ in joiners)]:
             await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_gateway_stops_cleanly_while_a_close_waits_for_its_answer(own_gateway, minter):
+    """A client closed by the gateway that never answers the close (it stopped reading) once
+    made the gateway's shutdown fail on that connection, leaving with an error."""
+
+    async def scenario() -> None:
+        silent = await Client.open(
+            own_gateway.ws,
+            origin=own_gateway.origin,
+            sock=tiny_receive_buffer(own_gateway.port),
+            compression=None,
+            max_queue=1,
+        )
+        await silent.authenticate(minter.token(new_customer_id()))
+        for _ in range(10):  # ten malformed messages: the gateway closes it (1008)
+            await silent.send("not json")
+        deadline = time.monotonic() + 10
+        while not own_gateway.metric("soe_closes_total"):
+            assert time.monotonic() < deadline, "the gateway did not close the client"
+            await asyncio.sleep(0.1)
+        # The client reads nothing: the gateway's close frame stays unanswered for 10 s.
+        own_gateway.executor.stop()  # raises when the gateway ends with an error
+        assert "Traceback" not in own_gateway.log_text()
 
     asyncio.run(scenario())
