@@ -510,7 +510,7 @@ async def _fanout_run(
     seconds: float,
     after_seconds: float,
 ) -> dict[str, Any]:
-    token = live_token(ctx.config)
+    token = gateway.token()
     if shape == "broadcast":
         booked_on = ctx.accounts[:BROADCAST_ACCOUNTS]
         ibans = [account.iban for account in booked_on]
