@@ -177,3 +177,42 @@ class QueryRate:
         t0, q0 = self._start
         q1 = db_questions(self.config)
         self.per_second = (q1 - q0) / (time.monotonic() - t0)
+
+
+class CpuSampler:
+    """The CPU seconds a process has used, sampled five times a second on a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._samples: list[tuple[float, float]] = []  # (epoch seconds, CPU seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-cpu", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()  # one after the last event, however soon it came
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            if not self._sample():
+                return
+
+    def _sample(self) -> bool:
+        try:
+            times = self._process.cpu_times()
+        except psutil.NoSuchProcess:
+            return False
+        self._samples.append((time.time(), times.user + times.system))
+        return True
+
+    def between(self, start: float, end: float) -> float | None:
+        """CPU seconds used from the last sample before `start` to the first after `end`."""
+        before = [cpu for at, cpu in self._samples if at <= start]
+        after = [cpu for at, cpu in self._samples if at >= end]
+        if not before or not after:
+            return None
+        return after[0] - before[-1]
