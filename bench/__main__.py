@@ -33,6 +33,7 @@ from rich.progress import (
 )
 
 from bench import load, report
+from bench.clerk import api_token
 from bench.scenarios import SCENARIOS, Context
 from stack.settings import settings
 
@@ -102,7 +103,7 @@ def main(
         bench_accounts = load.bench_accounts(accounts)
         for chatty in ("httpx", "matplotlib", "aiokafka"):  # Django's set-up logs at INFO
             logging.getLogger(chatty).setLevel(logging.WARNING)
-        token = load.api_token()
+        token = api_token(config)
     facts = report.machine()
     run_settings = {
         "command": shlex.join(["python", "-m", "bench", *sys.argv[1:]]),

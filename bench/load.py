@@ -98,20 +98,6 @@ def bench_accounts(count: int) -> list[Account]:
     return [Account(a.id, a.iban) for a in accounts[:count]]
 
 
-def api_token() -> str:
-    """The clerk's REST API token (one sign-in: the API throttles sign-ins)."""
-    response = httpx.post(
-        f"{settings().sor_url}/api/auth/token/",
-        json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
-        },
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["token"]
-
-
 def run_load(plan: LoadPlan, on_progress: Callable[[int], None] | None = None) -> LoadResult:
     """Books the plan's changes from `plan.processes` worker processes; blocks until done."""
     context = multiprocessing.get_context("spawn")  # a clean Django per process, no forked loop
@@ -240,7 +226,7 @@ class _ApiBooker:
 
     def __init__(self, token: str | None) -> None:
         if token is None:
-            raise ValueError("booking via the API needs the clerk's API token (load.api_token())")
+            raise ValueError("booking via the API needs an API token (bench.clerk.api_token)")
         self._http = httpx.Client(
             base_url=settings().sor_url, headers={"Authorization": f"Token {token}"}, timeout=30
         )

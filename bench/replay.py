@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.footprint import CpuSampler
-from bench.kafka_probe import delete_namespace, read_events, wait_for_topic
 from bench.ports import free_port
+from bench.scratch import delete_namespace, wait_for_topic
+from ops.topic_reader import read_events
 from stack import processes
 from stack.settings import REPO_ROOT, Settings
 

@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "sor.bank.sign_in_guard.AdminSignInRateMiddleware",
+    "sor.bank.admin_sign_in_rate.AdminSignInRateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sor.security_headers.ContentSecurityPolicyMiddleware",

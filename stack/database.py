@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import MySQLdb
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
@@ -10,10 +11,16 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from stack.settings import Settings, env
 
 
+def mariadb_data_dir(settings: Settings) -> Path:
+    return settings.path("data", "mariadb")
+
+
+def mariadb_socket(settings: Settings) -> Path:
+    return settings.path("run", "mariadb.sock")
+
+
 def initialise_data_dir(settings: Settings, os_user: str) -> None:
     """Create the system tables once; the OS user gets a socket-authenticated admin account."""
-    from stack.processes import mariadb_data_dir
-
     data_dir = mariadb_data_dir(settings)
     if (data_dir / "mysql").is_dir():
         return
@@ -42,8 +49,6 @@ def initialise_data_dir(settings: Settings, os_user: str) -> None:
     reraise=True,
 )
 def _admin_connection(settings: Settings, os_user: str) -> MySQLdb.Connection:
-    from stack.processes import mariadb_socket
-
     return MySQLdb.connect(unix_socket=str(mariadb_socket(settings)), user=os_user)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stack import kafka_client
+from stack.database import initialise_data_dir, mariadb_data_dir, mariadb_socket
 from stack.readiness import HttpReady, KafkaReady, TcpReady
 from stack.settings import LOG4J_CONFIG, Settings, env
 
@@ -61,17 +62,7 @@ def _write_properties(path: Path, properties: dict[str, object]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def mariadb_data_dir(settings: Settings) -> Path:
-    return settings.path("data", "mariadb")
-
-
-def mariadb_socket(settings: Settings) -> Path:
-    return settings.path("run", "mariadb.sock")
-
-
 def mariadb(settings: Settings) -> Process:
-    from stack.database import initialise_data_dir
-
     run_as = ["--user=root"] if os.geteuid() == 0 else []
     return Process(
         name="mariadb",

@@ -20,7 +20,7 @@ def running_stack() -> Settings:
         result = subprocess.run([sys.executable, "-m", "stack", "up"], cwd=REPO_ROOT, check=False)
         if result.returncode != 0:
             pytest.fail(f"the stack did not start; see {config.path('logs')}", pytrace=False)
-    from tests.support.bank_db import demo_entries_beyond_the_seed
+    from bench.bank_db import demo_entries_beyond_the_seed
 
     # What a person did on the demo before the run (the README's tour) is theirs, not the run's.
     _demo_before_the_run[config] = set(demo_entries_beyond_the_seed(config))
@@ -33,7 +33,7 @@ _demo_before_the_run: dict[Settings, set[str]] = {}
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run on the stack adds nothing to the demo customer's ledger: tests and benchmarks use
     customers of their own, so the demo a new user opens after `make test` looks as seeded."""
-    from tests.support.bank_db import demo_entries_beyond_the_seed
+    from bench.bank_db import demo_entries_beyond_the_seed
 
     written = [
         entry

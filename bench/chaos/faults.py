@@ -7,9 +7,9 @@ import re
 import time
 from dataclasses import dataclass
 
+from bench.chaos.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 from stack.settings import Settings
 from stack.supervisor import STABLE_SECONDS
-from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
 # With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n.

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.chaos.watchers import WatcherReport
+from bench.teller import Booking
 from events import topics
 from ops.config import database as database_address
 from ops.database import Database
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
+from ops.topic_reader import read
 from stack.settings import Settings
-from tests.support.teller import Booking
-from tests.support.topics import read
 
 
 @dataclass

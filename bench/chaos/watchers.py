@@ -18,8 +18,8 @@ from typing import Any
 
 import websockets
 
+from bench.live_feed import LiveFeed
 from stack.settings import Settings
-from tests.support.live_feed import LiveFeed
 
 RECONNECT_PAUSE_SECONDS = 0.5
 

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from bench import footprint as fp
-from bench.clients import FeedClient, Poller, close_clients, live_token, now_ms, open_clients
+from bench.clerk import live_token
+from bench.clients import FeedClient, Poller, close_clients, now_ms, open_clients
 from bench.hops import ratio, summary
 from bench.load import Account
 from bench.ports import free_port

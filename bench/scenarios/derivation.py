@@ -8,10 +8,10 @@ from typing import Any
 
 from bench.clients import now_ms
 from bench.hops import CDC_RECORDS_PER_CHANGE, summary
-from bench.kafka_probe import end_offsets, read_events
 from bench.replay import rate, replay
 from bench.report import Outcome, Table, ms
 from bench.scenarios.context import Context, book
+from ops.topic_reader import end_offsets, read_events
 from soi.config import TOPICS
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from bench import footprint as fp
-from bench.clients import live_token, now_ms, raise_open_files_limit
+from bench.clerk import live_token
+from bench.clients import now_ms, raise_open_files_limit
 from bench.fanout import (
     SETTLE_SECONDS,
     BenchGateway,

@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from bench import footprint as fp
-from bench.clients import FeedClient, live_token
+from bench.clerk import live_token
+from bench.clients import FeedClient
 from bench.report import Outcome, Table, latest
 from bench.scenarios.context import Context, book
 

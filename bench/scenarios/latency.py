@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.clients import FeedClient, live_token, now_ms
+from bench.clerk import live_token
+from bench.clients import FeedClient, now_ms
 from bench.hops import HOPS, TOTAL, hop_delays, hop_summaries
 from bench.report import Outcome, Table
 from bench.scenarios.context import HOP_COLUMNS, Context, book, hop_rows, wait_quiet

@@ -5,25 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench import footprint as fp
-from bench.clients import FeedClient, live_token
+from bench.clerk import live_token
+from bench.clients import FeedClient
 from bench.hops import CDC_RECORDS_PER_CHANGE, TOTAL, hop_summaries, lag_trend, sustained
-from bench.kafka_probe import GroupLag
 from bench.report import Outcome, Table, ms
 from bench.scenarios.context import Context, book, wait_quiet
 from events.topics import CDC_MONEY
+from ops.kafka import Kafka
+from ops.lag import committed_lag
 from soi.config import DERIVATION_GROUP
 
 SUSTAINED_P99_GOAL = 500.0
 
 
-async def _sample_lag(lag: GroupLag, samples: list[tuple[float, int]], stop: asyncio.Event):
+async def _sample_lag(
+    lag: Callable[[], int], samples: list[tuple[float, int]], stop: asyncio.Event
+):
     start = time.monotonic()
     while not stop.is_set():
-        samples.append((time.monotonic() - start, await asyncio.to_thread(lag.total)))
+        samples.append((time.monotonic() - start, await asyncio.to_thread(lag)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 
@@ -35,7 +41,8 @@ async def sustained_rate(ctx: Context) -> Outcome:
     token = live_token(ctx.config)
     client = FeedClient(ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True)
     await client.open()
-    lag = GroupLag(ctx.config.kafka_bootstrap, DERIVATION_GROUP, CDC_MONEY)
+    kafka = Kafka(ctx.config.kafka_bootstrap, 10.0)
+    lag = functools.partial(committed_lag, kafka, DERIVATION_GROUP, CDC_MONEY)
     steps: list[dict[str, Any]] = []
     notes: list[str] = []
     for rate in ctx.rates:

@@ -117,6 +117,8 @@ def consume(
         past, ends = history(kafka, selection)
         records(past, output, title=f"{topic}: {len(past)} records")
     if follow_new or from_end:
+        # On stderr, so piped records stay clean: from here on, every new record is printed.
+        console(stderr=True).print(f"following {escape(topic)}; Ctrl-C stops", style="dim")
         with stop_requested() as stop:
             for record in follow(kafka, selection, ends, stop):
                 records([record], output)

@@ -12,7 +12,6 @@ import contextlib
 import datetime
 import ipaddress
 import secrets
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bench.ports import free_port
 from stack import processes
 from stack.kafka_client import KafkaClientSettings, Secret
 from stack.kafka_storage import cluster_id
@@ -33,12 +33,6 @@ from stack.settings import LOG4J_CONFIG, Settings, settings
 USERNAME = "bank-managed-test"
 START_TIMEOUT = 90.0
 HEAP = "384m"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)

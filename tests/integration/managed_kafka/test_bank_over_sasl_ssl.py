@@ -30,16 +30,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
 
+from bench.bank_db import open_eur_account
+from bench.live_feed import LiveFeed
+from bench.ports import free_port
+from bench.teller import Teller
 from events import topics
+from ops.topic_reader import end_offsets, read
 from stack import connector, processes
 from stack.kafka_client import KafkaClientSettings, Secret, librdkafka
 from stack.settings import REPO_ROOT, settings
-from tests.support.bank_db import open_eur_account
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
-from tests.support.live_feed import LiveFeed
-from tests.support.secured_kafka import SecuredBroker, free_port, secured_broker
-from tests.support.teller import Teller
-from tests.support.topics import end_offsets, read
+from tests.support.secured_kafka import SecuredBroker, secured_broker
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from ops_stack import produce, quiet_accounts, read_all
 
 from events import codec, topics
+from tests.support.ops_stack import produce, quiet_accounts, read_all
 
 pytestmark = pytest.mark.integration
 

@@ -20,12 +20,13 @@ from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
-from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
+from bench.ports import free_port
 from events.topics import DerivedTopics
 from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT, settings
 from tests.support.scratch_topics import scratch_topics
+from tests.support.soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 

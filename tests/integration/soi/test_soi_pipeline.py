@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from events.topics import DerivedTopics
+from ops.topic_reader import read
 from soi import derivation
 from soi.accounts import AccountMemory
 from soi.alerts import PerCurrency, Thresholds
@@ -27,7 +28,6 @@ from stack.kafka_client import librdkafka
 from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
-from tests.support.topics import read
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration

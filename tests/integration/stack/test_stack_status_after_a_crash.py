@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
+from bench.chaos.stack_control import kill_hard, wait_restarted
 from stack.settings import REPO_ROOT
-from tests.support.stack_control import kill_hard, wait_restarted
 
 pytestmark = pytest.mark.integration
 

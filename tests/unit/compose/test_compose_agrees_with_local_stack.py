@@ -8,7 +8,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from compose_model import (
+
+from stack import processes
+from stack.connector import load_connector
+from stack.readiness import KafkaReady
+from stack.settings import LOCAL_ONLY_DEFAULTS
+from tests.support.compose_model import (
     CONTAINER_HOST,
     DOCKERFILES,
     PUBLISH_HOST,
@@ -28,11 +33,6 @@ from compose_model import (
     read_env_file,
     services,
 )
-
-from stack import processes
-from stack.connector import load_connector
-from stack.readiness import KafkaReady
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 

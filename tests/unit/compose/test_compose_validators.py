@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from compose_model import (
+
+from stack.settings import LOCAL_ONLY_DEFAULTS
+from tests.support.compose_model import (
     COMPOSE_FILE,
     CONFIG_CHECK,
     DOCKERFILES,
@@ -23,8 +25,6 @@ from compose_model import (
     final_stage,
     sent_to_docker,
 )
-
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 

@@ -1,11 +1,15 @@
 """Helpers of bankctl's integration tests: producing to and reading scratch topics, picking
-accounts. Bookings go through tests.support.teller."""
+accounts. Bookings go through bench.teller."""
 
 from __future__ import annotations
 
+import json
+import select
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
@@ -108,3 +112,41 @@ class BrokenConnector:
 
 class NotFailedYet(AssertionError):
     pass
+
+
+def jsonl(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def balance_changed(iban: str, sequence: int = 1) -> dict:
+    return {
+        "event_id": f"test:{iban}:{sequence}",
+        "iban": iban,
+        "account_id": 1,
+        "customer_id": None,
+        "currency": "EUR",
+        "old_balance": 100,
+        "new_balance": 142,
+        "delta": 42,
+        "sequence": sequence,
+        "committed_at": 1,
+        "captured_at": 2,
+        "derived_at": 3,
+        "source_file": "test-bin.000001",
+        "source_pos": 4,
+        "source_row": 0,
+    }
+
+
+def wait_for_line(stream: IO[str], text: str, timeout: float = 30) -> str:
+    """The first line of a child's output that holds `text`; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([stream], [], [], left)
+        if ready:
+            line = stream.readline()
+            if not line:
+                break  # the child closed it: it ended
+            if text in line:
+                return line
+    raise AssertionError(f"no line with {text!r} within {timeout:g} s")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import MySQLdb
 
+from bench.teller import Booking
 from stack.settings import Settings, env
-from tests.support.teller import Booking
 
 
 @dataclass(frozen=True)

@@ -6,25 +6,10 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import websockets
 
 from sor.bank.live_tokens import mint, signing_key
 from stack.settings import Settings, env
-
-
-def live_token(config: Settings, username: str, password: str) -> str:
-    response = httpx.post(
-        f"{config.sor_url}/api/auth/live-token/",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    assert response.status_code == 200, f"no live token for {username}: {response.text}"
-    return response.json()["token"]
-
-
-def clerk_token(config: Settings) -> str:
-    return live_token(config, env("DJANGO_SUPERUSER_USERNAME"), env("DJANGO_SUPERUSER_PASSWORD"))
 
 
 def customer_token(config: Settings, customer_id: int, ttl_seconds: int = 300) -> str:

@@ -8,8 +8,10 @@ import time
 
 import httpx
 
+from ops.connector import Connect, running
+from ops.errors import OpsError
 from stack import status
-from stack.connector import connector_state, load_connector
+from stack.connector import load_connector
 from stack.settings import Settings
 
 
@@ -74,12 +76,12 @@ def unhealthy(config: Settings) -> dict[str, str]:
     }
     name, _ = load_connector()
     try:
-        connector = connector_state(config, name)
-        states = [connector["connector"]["state"], *(t["state"] for t in connector["tasks"])]
-        if not connector["tasks"] or set(states) != {"RUNNING"}:
+        connector = Connect(config.connect_url, timeout=10).status(name)
+        if not connector.tasks or not running(connector):
+            states = [connector.state, *(t.state for t in connector.tasks)]
             problems.setdefault("connector", f"connector {name} is {'/'.join(states)}")
-    except httpx.HTTPError as error:
-        problems.setdefault("connector", f"Connect does not answer ({type(error).__name__})")
+    except OpsError as error:
+        problems.setdefault("connector", error.what)
     soi_ready = f"http://{config.host}:{config.soi_web_port}/ready/"
     if not _answers_ready(soi_ready):
         problems.setdefault("soi", f"{soi_ready} is not ready")
@@ -120,12 +122,7 @@ def heal(config: Settings) -> list[str]:
     restarted = []
     for name in unhealthy(config):
         if name == "connector":
-            connector, _ = load_connector()
-            httpx.post(
-                f"{config.connect_url}/connectors/{connector}/restart",
-                params={"includeTasks": "true", "onlyFailed": "true"},
-                timeout=30,
-            ).raise_for_status()
+            Connect(config.connect_url, timeout=30).restart(load_connector()[0], only_failed=True)
         elif name in (current := status.read(config) or {}).get("components", {}):
             if current["components"][name]["state"] == "ready":
                 wait_restarted(config, name, kill_hard(config, name))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Iterable
@@ -32,12 +31,6 @@ def new_iban() -> str:
 
 def new_customer_id() -> int:
     return 10**9 + secrets.randbelow(10**9)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def now_ms() -> int:
