@@ -40,11 +40,11 @@ class Fault:
             restarts = kill_hard(config, self.component)
             wait_restarted(config, self.component, restarts, restart_timeout)
         else:
-            group = freeze(config, self.component)
+            frozen = freeze(config, self.component)
             try:
                 time.sleep(FREEZE_SECONDS)
             finally:
-                thaw(group)
+                thaw(frozen)
         return time.monotonic() - started
 
 

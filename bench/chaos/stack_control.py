@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -10,7 +9,7 @@ import httpx
 
 from ops.connector import Connect, running
 from ops.errors import OpsError
-from stack import status
+from stack import pids, status
 from stack.connector import load_connector
 from stack.settings import Settings
 
@@ -21,23 +20,32 @@ def component(config: Settings, name: str) -> dict:
     return current["components"][name]
 
 
+def _signal_group(current: dict, signum: int) -> None:
+    """Signals the component's process group, when its leader is still the process the status
+    names (stack/pids.py): never a process that was given its pid since."""
+    if not pids.send(current["pid"], current.get("pid_started"), signum, group=True):
+        raise ProcessLookupError(
+            f"{current['name']} (pid {current['pid']}) is not the process the status names"
+        )
+
+
 def kill_hard(config: Settings, name: str) -> int:
     """kill -9 the component's process group; returns the restart count before the kill."""
     before = component(config, name)
-    os.killpg(before["pid"], signal.SIGKILL)
+    _signal_group(before, signal.SIGKILL)
     return before["restarts"]
 
 
-def freeze(config: Settings, name: str) -> int:
+def freeze(config: Settings, name: str) -> dict:
     """SIGSTOP the component's process group: alive to the supervisor, deaf to everyone else.
-    Returns the process group, for `thaw`."""
-    group = component(config, name)["pid"]
-    os.killpg(group, signal.SIGSTOP)
-    return group
+    Returns what `thaw` needs."""
+    frozen = component(config, name)
+    _signal_group(frozen, signal.SIGSTOP)
+    return frozen
 
 
-def thaw(group: int) -> None:
-    os.killpg(group, signal.SIGCONT)
+def thaw(frozen: dict) -> None:
+    _signal_group(frozen, signal.SIGCONT)
 
 
 def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: float = 180) -> None:
