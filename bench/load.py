@@ -263,17 +263,9 @@ class _SqlBooker:
     def _connection(self):
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            import MySQLdb
+            from bench import bank_db
 
-            config = settings()
-            connection = MySQLdb.connect(
-                host=config.host,
-                port=config.db_port,
-                user=config.db_user,
-                password=env("BANK_DB_PASSWORD"),
-                database=config.db_name,
-                autocommit=False,
-            )
+            connection = bank_db.connect(settings(), autocommit=False)
             self._local.connection = connection
         return connection
 

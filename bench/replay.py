@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from bench.children import free_port, stop
 from bench.footprint import CpuSampler
-from bench.ports import free_port
 from bench.scratch import delete_namespace, wait_for_topic
 from ops.topic_reader import read_events
 from stack import processes
@@ -41,12 +41,7 @@ class _Worker:
             return log.read()[-2000:]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 def _start(config: Settings, env: dict[str, str], state: str, n: int) -> _Worker:

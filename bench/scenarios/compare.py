@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from bench import footprint as fp
+from bench.children import free_port, stop
 from bench.clerk import live_token
 from bench.clients import FeedClient, Poller, close_clients, now_ms, open_clients
 from bench.hops import ratio, summary
 from bench.load import Account
-from bench.ports import free_port
 from bench.report import Outcome, Table
 from bench.scenarios.context import Context, book, total_delays, wait_quiet
 from stack.settings import REPO_ROOT, Settings
@@ -53,12 +53,7 @@ async def per_connection_gateway(config: Settings) -> AsyncIterator[tuple[str, i
             raise RuntimeError(f"the consumer-per-connection gateway did not start on {url}")
         yield url, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 15)
 
 
 async def _feed_phase(

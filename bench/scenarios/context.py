@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.progress import Progress, TaskID
 
+from bench.clerk import live_token
+from bench.clients import FeedClient
 from bench.hops import TOTAL, hop_delays
 from bench.load import Account, LoadPlan, LoadResult, run_load
 from bench.report import ms
@@ -41,6 +43,17 @@ class Context:
     @property
     def ws_url(self) -> str:
         return self.config.soe_url.replace("http", "ws", 1) + "/ws"
+
+    async def watching(
+        self, receipts: list[dict[str, Any]], ibans: list[str], **options: Any
+    ) -> FeedClient:
+        """A client of the stack's gateway, signed in as the clerk and watching `ibans`; what it
+        receives goes into `receipts`."""
+        client = FeedClient(
+            self.ws_url, self.config.soe_url, live_token(self.config), receipts, ibans, **options
+        )
+        await client.open()
+        return client
 
     def seconds(self, full: float, quick: float) -> float:
         return quick if self.quick else full

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bench import footprint as fp
+from bench.children import free_port
 from bench.clerk import live_token
 from bench.clients import now_ms, raise_open_files_limit
 from bench.fanout import (
@@ -23,7 +24,6 @@ from bench.fanout import (
 )
 from bench.fanout import wait_quiet as wait_fleet_quiet
 from bench.hops import summary
-from bench.ports import free_port
 from bench.report import Outcome, Table, ms
 from bench.scenarios.context import Context, book
 

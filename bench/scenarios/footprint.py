@@ -7,8 +7,6 @@ import os
 from typing import Any
 
 from bench import footprint as fp
-from bench.clerk import live_token
-from bench.clients import FeedClient
 from bench.report import Outcome, Table, latest
 from bench.scenarios.context import Context, book
 
@@ -32,15 +30,7 @@ async def footprint(ctx: Context) -> Outcome:
         await asyncio.sleep(idle_seconds)
     ctx.done(task)
     receipts: list[dict[str, Any]] = []
-    client = FeedClient(
-        ctx.ws_url,
-        ctx.config.soe_url,
-        live_token(ctx.config),
-        receipts,
-        [a.iban for a in ctx.accounts],
-        watch_all=True,
-    )
-    await client.open()
+    client = await ctx.watching(receipts, [a.iban for a in ctx.accounts], watch_all=True)
     with fp.Meter({**pids, "bench (load generator, client)": os.getpid()}) as busy:
         result = await book(ctx, ctx.plan(rate, load_seconds, ctx.accounts, "bench footprint"))
     await client.close()

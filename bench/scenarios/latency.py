@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.clerk import live_token
-from bench.clients import FeedClient, now_ms
+from bench.clients import now_ms
 from bench.hops import HOPS, TOTAL, hop_delays, hop_summaries
 from bench.report import Outcome, Table
 from bench.scenarios.context import HOP_COLUMNS, Context, book, hop_rows, wait_quiet
@@ -17,15 +16,7 @@ async def latency(ctx: Context) -> Outcome:
     rate, seconds = 10.0, ctx.seconds(60, 15)
     accounts = ctx.accounts[:100]  # one subscribe message holds at most 100 accounts
     receipts: list[dict[str, Any]] = []
-    client = FeedClient(
-        ctx.ws_url,
-        ctx.config.soe_url,
-        live_token(ctx.config),
-        receipts,
-        [a.iban for a in accounts],
-        since_ms=now_ms(),
-    )
-    await client.open()
+    client = await ctx.watching(receipts, [a.iban for a in accounts], since_ms=now_ms())
     result = await book(ctx, ctx.plan(rate, seconds, accounts, "bench latency"))
     await wait_quiet(receipts, expected=result.booked)
     await client.close()

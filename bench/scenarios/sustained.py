@@ -11,8 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import footprint as fp
-from bench.clerk import live_token
-from bench.clients import FeedClient
 from bench.hops import CDC_RECORDS_PER_CHANGE, TOTAL, hop_summaries, lag_trend, sustained
 from bench.report import Outcome, Table, ms
 from bench.scenarios.context import Context, book, wait_quiet
@@ -38,9 +36,7 @@ async def sustained_rate(ctx: Context) -> Outcome:
     seconds = ctx.step_seconds
     ibans = [a.iban for a in ctx.accounts]
     receipts: list[dict[str, Any]] = []
-    token = live_token(ctx.config)
-    client = FeedClient(ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True)
-    await client.open()
+    client = await ctx.watching(receipts, ibans, watch_all=True)
     kafka = Kafka(ctx.config.kafka_bootstrap, 10.0)
     lag = functools.partial(committed_lag, kafka, DERIVATION_GROUP, CDC_MONEY)
     steps: list[dict[str, Any]] = []
@@ -54,10 +50,7 @@ async def sustained_rate(ctx: Context) -> Outcome:
             continue
         if client.close_code is not None:
             notes.append(f"the watching client was closed with {client.close_code}; reconnected")
-            client = FeedClient(
-                ctx.ws_url, ctx.config.soe_url, token, receipts, ibans, watch_all=True
-            )
-            await client.open()
+            client = await ctx.watching(receipts, ibans, watch_all=True)
         samples: list[tuple[float, int]] = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample_lag(lag, samples, stop))

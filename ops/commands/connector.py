@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ops import config, render
-from ops.commands.options import ConnectUrl, JsonFlag, Timeout, reports_errors
+from ops.commands import options
 from ops.connector import Connect, ConnectorStatus, paused, resumed, running
 from ops.errors import FINDINGS
 from stack.connector import load_connector
@@ -41,7 +42,7 @@ def _show_connectors(
         raise typer.Exit(FINDINGS)
 
 
-@reports_errors
+@options.reports_errors
 def connector_status(
     name: Annotated[
         str | None,
@@ -50,9 +51,9 @@ def connector_status(
     full_trace: Annotated[
         bool, typer.Option("--full-trace", help="The whole stack trace of a failed task.")
     ] = False,
-    as_json: JsonFlag = False,
-    connect_url: ConnectUrl = None,
-    timeout: Timeout = 5.0,
+    as_json: options.JsonFlag = False,
+    connect_url: options.ConnectUrl = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Connectors and their tasks' states, with the error trace of any that FAILED.
 
@@ -65,7 +66,7 @@ def connector_status(
     _show_connectors([connect.status(n) for n in names], as_json, full_trace)
 
 
-@reports_errors
+@options.reports_errors
 def connector_restart(
     name: ConnectorName = None,
     only_failed: Annotated[
@@ -75,8 +76,8 @@ def connector_restart(
     stable: Annotated[
         float, typer.Option(help="Seconds it must keep running to count as restarted.")
     ] = 3.0,
-    connect_url: ConnectUrl = None,
-    timeout: Timeout = 5.0,
+    connect_url: options.ConnectUrl = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Restart a connector and its tasks; show its status once it runs steadily or fails.
 
@@ -90,36 +91,47 @@ def connector_restart(
     _show_connectors([status], as_json=False)
 
 
-@reports_errors
+@options.reports_errors
 def connector_pause(
     name: ConnectorName = None,
     wait: Wait = 30.0,
-    connect_url: ConnectUrl = None,
-    timeout: Timeout = 5.0,
+    connect_url: options.ConnectUrl = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Pause a connector: it stops reading the binlog and keeps its position.
 
     Example: `bankctl connector pause bank-sor`
     """
-    connect, name = Connect(config.connect_url(connect_url), timeout), name or _bank_connector()
-    connect.pause(name)
-    _show_connectors([connect.watch(name, paused, wait)], as_json=False)
+    _change(name, Connect.pause, paused, wait, connect_url, timeout)
 
 
-@reports_errors
+@options.reports_errors
 def connector_resume(
     name: ConnectorName = None,
     wait: Wait = 30.0,
-    connect_url: ConnectUrl = None,
-    timeout: Timeout = 5.0,
+    connect_url: options.ConnectUrl = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Resume a paused connector from where it stopped.
 
     Example: `bankctl connector resume bank-sor`
     """
+    _change(name, Connect.resume, resumed, wait, connect_url, timeout)
+
+
+def _change(
+    name: str | None,
+    change: Callable[[Connect, str], None],
+    reached: Callable[[ConnectorStatus], bool],
+    wait: float,
+    connect_url: str | None,
+    timeout: float,
+) -> None:
+    """Asks Connect for the change, then shows the connector once it got there (or `wait` ran
+    out)."""
     connect, name = Connect(config.connect_url(connect_url), timeout), name or _bank_connector()
-    connect.resume(name)
-    _show_connectors([connect.watch(name, resumed, wait)], as_json=False)
+    change(connect, name)
+    _show_connectors([connect.watch(name, reached, wait)], as_json=False)
 
 
 def connectors_table(statuses: list[ConnectorStatus]) -> Table:

@@ -14,16 +14,7 @@ from rich.table import Table
 from events import topics
 from events.money import readable
 from ops import config
-from ops.commands.options import (
-    Bootstrap,
-    DbHost,
-    DbName,
-    DbPort,
-    DbUser,
-    Timeout,
-    open_database,
-    reports_errors,
-)
+from ops.commands import options
 from ops.consume import Selection, end_offsets, follow, history, parse_since
 from ops.interrupt import stop_requested
 from ops.kafka import Kafka
@@ -41,7 +32,7 @@ class Output(str, Enum):
     jsonl = "jsonl"
 
 
-@reports_errors
+@options.reports_errors
 def consume(
     topic: Annotated[str, typer.Argument(help="e.g. sor.bank.money or bank.balance-changed")],
     from_beginning: Annotated[
@@ -80,12 +71,12 @@ def consume(
     output: Annotated[
         Output, typer.Option("--output", "-o", help="table, json (pretty) or jsonl.")
     ] = Output.table,
-    bootstrap: Bootstrap = None,
-    db_host: DbHost = None,
-    db_port: DbPort = None,
-    db_name: DbName = None,
-    db_user: DbUser = None,
-    timeout: Timeout = 5.0,
+    bootstrap: options.Bootstrap = None,
+    db_host: options.DbHost = None,
+    db_port: options.DbPort = None,
+    db_name: options.DbName = None,
+    db_user: options.DbUser = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Decoded records of any topic, oldest first.
 
@@ -97,7 +88,7 @@ def consume(
     Example: `bankctl consume bank.balance-changed --key NL58LIVE0000000001 --limit 5`
     """
     if key and topic == topics.CDC_MONEY and looks_like_iban(key):
-        database = open_database(db_host, db_port, db_name, db_user, timeout)
+        database = options.open_database(db_host, db_port, db_name, db_user, timeout)
         try:
             key = str(database.account(key).id)
         finally:

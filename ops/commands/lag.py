@@ -10,36 +10,24 @@ from rich.table import Table
 
 from ops import config, render
 from ops import lag as lag_of
-from ops.commands.options import (
-    Bootstrap,
-    ConnectUrl,
-    DbHost,
-    DbName,
-    DbPort,
-    DbUser,
-    GatewayUrl,
-    JsonFlag,
-    Timeout,
-    open_database,
-    reports_errors,
-)
+from ops.commands import options
 from ops.connector import Connect
 from ops.errors import CANNOT
 from ops.kafka import Kafka
 from ops.lag import ConnectorsLag, GatewayLag, GroupLag, SourceLag
 
 
-@reports_errors
+@options.reports_errors
 def lag(
-    as_json: JsonFlag = False,
-    bootstrap: Bootstrap = None,
-    connect_url: ConnectUrl = None,
-    gateway_url: GatewayUrl = None,
-    db_host: DbHost = None,
-    db_port: DbPort = None,
-    db_name: DbName = None,
-    db_user: DbUser = None,
-    timeout: Timeout = 5.0,
+    as_json: options.JsonFlag = False,
+    bootstrap: options.Bootstrap = None,
+    connect_url: options.ConnectUrl = None,
+    gateway_url: options.GatewayUrl = None,
+    db_host: options.DbHost = None,
+    db_port: options.DbPort = None,
+    db_name: options.DbName = None,
+    db_user: options.DbUser = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Lag of every reader: consumer groups, the gateway, the CDC connector.
 
@@ -53,7 +41,7 @@ def lag(
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
     groups = lag_of.consumer_groups(kafka)
     gateway = lag_of.gateway(config.gateway_url(gateway_url), timeout)
-    database = open_database(db_host, db_port, db_name, db_user, timeout)
+    database = options.open_database(db_host, db_port, db_name, db_user, timeout)
     try:
         connectors = lag_of.source_connectors(
             Connect(config.connect_url(connect_url), timeout), database

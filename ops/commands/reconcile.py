@@ -10,41 +10,31 @@ from rich.table import Table
 
 from events import topics
 from ops import config, render
-from ops.commands.options import (
-    Bootstrap,
-    DbHost,
-    DbName,
-    DbPort,
-    DbUser,
-    JsonFlag,
-    Timeout,
-    open_database,
-    reports_errors,
-)
+from ops.commands import options
 from ops.errors import FINDINGS
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation, Report
 
 
-@reports_errors
+@options.reports_errors
 def reconcile(
     settle: Annotated[
         float,
         typer.Option(help="Seconds a mismatch may take to clear (changes still in flight)."),
     ] = 5.0,
-    as_json: JsonFlag = False,
+    as_json: options.JsonFlag = False,
     balances_topic: Annotated[
         str, typer.Option(help="The latest-balance topic.")
     ] = topics.BALANCES,
     changes_topic: Annotated[
         str, typer.Option(help="The BalanceChanged topic.")
     ] = topics.BALANCE_CHANGED,
-    bootstrap: Bootstrap = None,
-    db_host: DbHost = None,
-    db_port: DbPort = None,
-    db_name: DbName = None,
-    db_user: DbUser = None,
-    timeout: Timeout = 5.0,
+    bootstrap: options.Bootstrap = None,
+    db_host: options.DbHost = None,
+    db_port: options.DbPort = None,
+    db_name: options.DbName = None,
+    db_user: options.DbUser = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Does everything add up? Database balances against bank.balances and the events.
 
@@ -56,7 +46,7 @@ def reconcile(
 
     Example: `bankctl reconcile` or `bankctl reconcile --json --settle 10`
     """
-    database = open_database(db_host, db_port, db_name, db_user, timeout)
+    database = options.open_database(db_host, db_port, db_name, db_user, timeout)
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
     try:
         report = Reconciliation(database, kafka, balances_topic, changes_topic).run(settle)

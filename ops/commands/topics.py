@@ -10,20 +10,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from ops import config, render
-from ops.commands.options import Bootstrap, JsonFlag, Timeout, reports_errors
+from ops.commands import options
 from ops.kafka import Kafka
 from ops.render import narrow, retention
 from ops.topics import TopicSummary, summaries
 
 
-@reports_errors
+@options.reports_errors
 def list_topics(
-    as_json: JsonFlag = False,
+    as_json: options.JsonFlag = False,
     include_internal: Annotated[
         bool, typer.Option("--internal", help="Also Kafka's own topics (__consumer_offsets).")
     ] = False,
-    bootstrap: Bootstrap = None,
-    timeout: Timeout = 5.0,
+    bootstrap: options.Bootstrap = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """Every topic: partitions, replication, retention or compaction, message counts.
 

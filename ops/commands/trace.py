@@ -11,18 +11,7 @@ from rich.table import Table
 from events import topics
 from events.money import readable
 from ops import config, render
-from ops.commands.options import (
-    Bootstrap,
-    DbHost,
-    DbName,
-    DbPort,
-    DbUser,
-    GatewayUrl,
-    JsonFlag,
-    Timeout,
-    open_database,
-    reports_errors,
-)
+from ops.commands import options
 from ops.database import LedgerRow
 from ops.gateway import Gateway
 from ops.kafka import Kafka
@@ -30,24 +19,24 @@ from ops.render import duration, narrow, when
 from ops.trace import AccountTrace, ChangeTrace, trace
 
 
-@reports_errors
+@options.reports_errors
 def trace_account(
     iban: Annotated[str, typer.Argument(help="The account's IBAN (spaces allowed).")],
     limit: Annotated[int, typer.Option(min=1, help="How many of its latest changes.")] = 5,
-    as_json: JsonFlag = False,
+    as_json: options.JsonFlag = False,
     cdc_topic: Annotated[
         str, typer.Option(help="The CDC topic of accounts and ledger entries.")
     ] = topics.CDC_MONEY,
     events_topic: Annotated[
         str, typer.Option(help="The BalanceChanged topic.")
     ] = topics.BALANCE_CHANGED,
-    bootstrap: Bootstrap = None,
-    gateway_url: GatewayUrl = None,
-    db_host: DbHost = None,
-    db_port: DbPort = None,
-    db_name: DbName = None,
-    db_user: DbUser = None,
-    timeout: Timeout = 5.0,
+    bootstrap: options.Bootstrap = None,
+    gateway_url: options.GatewayUrl = None,
+    db_host: options.DbHost = None,
+    db_port: options.DbPort = None,
+    db_name: options.DbName = None,
+    db_user: options.DbUser = None,
+    timeout: options.Timeout = 5.0,
 ) -> None:
     """One account's latest changes hop by hop, with the delay of each hop.
 
@@ -58,7 +47,7 @@ def trace_account(
 
     Example: `bankctl trace 'NL58 LIVE 0000 0000 01' --limit 3`
     """
-    database = open_database(db_host, db_port, db_name, db_user, timeout)
+    database = options.open_database(db_host, db_port, db_name, db_user, timeout)
     kafka = Kafka(config.kafka_bootstrap(bootstrap), timeout)
     gateway = Gateway(config.gateway_url(gateway_url), timeout)
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mirakuru import HTTPExecutor
 
-from bench.ports import free_port
+from bench.children import free_port
 from bench.scratch import delete_namespace
 from events.topics import DerivedTopics, derived_topics
 from stack.settings import REPO_ROOT

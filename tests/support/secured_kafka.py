@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from bench.ports import free_port
+from bench.children import free_port, stop
 from stack import processes
 from stack.kafka_client import KafkaClientSettings, Secret
 from stack.kafka_storage import cluster_id
@@ -236,9 +236,4 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
             time.sleep(0.5)
         yield SecuredBroker(client, log, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process, 30)

@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
 
 from bench.bank_db import open_eur_account
+from bench.children import free_port
 from bench.live_feed import LiveFeed
-from bench.ports import free_port
 from bench.teller import Teller
 from events import topics
 from ops.topic_reader import end_offsets, read

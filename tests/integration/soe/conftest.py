@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
 
-from bench.ports import free_port
+from bench.children import free_port
 from events.topics import DerivedTopics
 from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT, settings

@@ -23,7 +23,7 @@ import psutil
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from bench.ports import free_port
+from bench.children import free_port
 from soe.config import WS_IMPLEMENTATIONS
 from stack.settings import REPO_ROOT, settings
 from tests.support.soe_live import Client, Minter
