@@ -7,7 +7,7 @@ Scenarios (all of them, in this order, when none is named):
               spread, while changes flow (bench/fanout.py)
   compare     polling the REST API and a consumer-per-connection gateway against ours, 100/500
   footprint   memory and CPU of every component, idle and at the highest sustained rate
-  derivation  events per second one Faust worker derives, and the delay it adds (issue 5)
+  derivation  events per second one Faust worker derives, and the delay it adds
 
 Each scenario writes bench/results/<time>-<scenario>.json (every figure, the settings, the
 machine), a Markdown summary and PNG plots. `--quick` runs short steps, to prove it works.
