@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from stack import status
-from stack.settings import REPO_ROOT, Settings, settings
+from stack.readiness import port_in_use
+from stack.settings import REPO_ROOT, Settings, env, settings
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,18 @@ def running_stack() -> Settings:
 _demo_before_the_run: dict[Settings, set[str]] = {}
 
 
+@pytest.fixture(scope="session")
+def running_database() -> Settings:
+    """MariaDB answering on BANK_DB_HOST/BANK_DB_PORT: the stack's, or, when nothing answers
+    there, MariaDB alone (`stack up --database-only`, as `make test-sor` does): no Kafka."""
+    config = settings()
+    if not port_in_use(env("BANK_DB_HOST", config.host), config.db_port):
+        command = [sys.executable, "-m", "stack", "up", "--database-only"]
+        if subprocess.run(command, cwd=REPO_ROOT, check=False).returncode != 0:
+            pytest.fail(f"MariaDB did not start; see {config.path('logs')}", pytrace=False)
+    return config
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run on the stack adds nothing to the demo customer's ledger: tests and benchmarks use
     customers of their own, so the demo a new user opens after `make test` looks as seeded."""
@@ -47,6 +60,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Runs every `database` test in a pytest of its own with Kafka out of reach: when it is part of
+# the run, those tests run there (once), not here too.
+DATABASE_ONLY_PROOF = "test_database_tests_need_no_kafka.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any(item.path.name == DATABASE_ONLY_PROOF for item in items):
+        return
+    database = [item for item in items if item.get_closest_marker("database")]
+    if database:
+        items[:] = [item for item in items if not item.get_closest_marker("database")]
+        config.hook.pytest_deselected(items=database)
 
 
 @pytest.fixture(autouse=True)

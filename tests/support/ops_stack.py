@@ -4,12 +4,9 @@ accounts. Bookings go through bench.teller."""
 from __future__ import annotations
 
 import json
-import select
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
@@ -136,17 +133,3 @@ def balance_changed(iban: str, sequence: int = 1) -> dict:
         "source_pos": 4,
         "source_row": 0,
     }
-
-
-def wait_for_line(stream: IO[str], text: str, timeout: float = 30) -> str:
-    """The first line of a child's output that holds `text`; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select([stream], [], [], left)
-        if ready:
-            line = stream.readline()
-            if not line:
-                break  # the child closed it: it ended
-            if text in line:
-                return line
-    raise AssertionError(f"no line with {text!r} within {timeout:g} s")

@@ -10,8 +10,9 @@ import subprocess
 import pytest
 
 from events import codec, topics
-from tests.support.ops_stack import BANKCTL, balance_changed, jsonl, produce, wait_for_line
+from tests.support.ops_stack import BANKCTL, balance_changed, jsonl, produce
 from tests.support.single_object import single_object
+from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration
 

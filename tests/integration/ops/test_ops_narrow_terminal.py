@@ -22,8 +22,8 @@ from tests.support.ops_stack import (
     jsonl,
     produce,
     quiet_accounts,
-    wait_for_line,
 )
+from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
 from stack.settings import settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 CHANGELIST = "/admin/bank/account/"
 

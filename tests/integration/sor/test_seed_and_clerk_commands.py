@@ -17,7 +17,7 @@ from sor.bank.demo_data import customer_plan
 from sor.bank.models import Account, Customer, LedgerEntry
 from stack.settings import REPO_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 
 def test_seeding_makes_realistic_customers_and_the_demo_login(monkeypatch):

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from sor.bank.api.sign_in import SignInThrottle
 from stack.settings import LOCAL_ONLY_DEFAULTS
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.database
 
 PASSWORD = "right-test-password"
 TOKEN_URL = "/api/auth/token/"
