@@ -21,8 +21,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from bench.hops import polled_delay
+from kernel.settings import ClerkLogin, Settings
 from soe.protocol import MAX_ACCOUNTS_PER_SUBSCRIBE
-from stack.settings import Settings, env
 
 TIMING_FIELDS = ("committed_at", "captured_at", "derived_at", "sent_at")
 HANDSHAKES_AT_ONCE = 100
@@ -45,8 +45,8 @@ def live_token(config: Settings) -> str:
     response = httpx.post(
         f"{config.sor_url}/api/auth/live-token/",
         json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
+            "username": ClerkLogin.load().username,
+            "password": ClerkLogin.load().password,
         },
         timeout=10,
     )

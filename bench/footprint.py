@@ -14,8 +14,8 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.hops import cpu_percent
+from kernel.settings import DatabaseLogin, Settings
 from stack import status
-from stack.settings import Settings, env
 
 SAMPLE_SECONDS = 1.0
 
@@ -151,7 +151,7 @@ def db_questions(config: Settings) -> int:
         host=config.host,
         port=config.db_port,
         user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
+        password=DatabaseLogin.load().password,
         database=config.db_name,
     )
     try:

@@ -17,7 +17,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from events import codec
-from stack.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka
 
 TIMEOUT = 10.0
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from stack.settings import env, settings
+from kernel.settings import ClerkLogin, DatabaseLogin, settings
 
 BENCH_CUSTOMER_EMAIL = "bench-load@bank.local"
 BENCH_CUSTOMER_NAME = "Benchmark Load"
@@ -85,7 +85,7 @@ def bench_accounts(count: int) -> list[Account]:
     from sor.bank import services
     from sor.bank.models import Customer
 
-    clerk = get_user_model().objects.get(username=env("DJANGO_SUPERUSER_USERNAME"))
+    clerk = get_user_model().objects.get(username=ClerkLogin.load().username)
     customer, _ = Customer.objects.get_or_create(
         email=BENCH_CUSTOMER_EMAIL, defaults={"name": BENCH_CUSTOMER_NAME}
     )
@@ -103,8 +103,8 @@ def api_token() -> str:
     response = httpx.post(
         f"{settings().sor_url}/api/auth/token/",
         json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
+            "username": ClerkLogin.load().username,
+            "password": ClerkLogin.load().password,
         },
         timeout=10,
     )
@@ -224,7 +224,7 @@ class _ServiceBooker:
         from sor.bank import services
 
         self._deposit = services.deposit
-        self._clerk = get_user_model().objects.get(username=env("DJANGO_SUPERUSER_USERNAME"))
+        self._clerk = get_user_model().objects.get(username=ClerkLogin.load().username)
 
     def book(self, account: Account, minor: int, reason: str) -> None:
         self._deposit(account.id, minor, reason=reason, by=self._clerk)
@@ -272,7 +272,7 @@ class _SqlBooker:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._clerk = env("DJANGO_SUPERUSER_USERNAME")
+        self._clerk = ClerkLogin.load().username
 
     def _connection(self):
         connection = getattr(self._local, "connection", None)
@@ -284,7 +284,7 @@ class _SqlBooker:
                 host=config.host,
                 port=config.db_port,
                 user=config.db_user,
-                password=env("BANK_DB_PASSWORD"),
+                password=DatabaseLogin.load().password,
                 database=config.db_name,
                 autocommit=False,
             )

@@ -65,9 +65,9 @@ from bench.kafka_probe import (
 from bench.load import Account, LoadPlan, LoadResult, run_load
 from bench.report import Outcome, Table, latest, ms
 from events.topics import CDC_MONEY
+from kernel.settings import REPO_ROOT, Settings
 from soi.config import DERIVATION_GROUP, TOPICS
 from stack import processes
-from stack.settings import REPO_ROOT, Settings
 
 LATENCY_GOAL = {"p50": 50.0, "p99": 150.0}
 SUSTAINED_P99_GOAL = 500.0

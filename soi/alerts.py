@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from events.money import CURRENCIES, exponent, readable
-from stack.settings import ConfigurationError
+from kernel.settings import BankSettings, ConfigurationError
 
 _MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
@@ -80,6 +79,16 @@ _RETIRED = {
 }
 
 
+class ThresholdSettings(BankSettings):
+    """The alert thresholds as written in the environment (BANK_ALERT_*)."""
+
+    alert_low_balances: str = DEFAULT_LOW_BALANCE
+    alert_large_movements: str = DEFAULT_LARGE_MOVEMENT
+    # Retired: read only to refuse them.
+    alert_low_balance: str | None = None
+    alert_large_movement: str | None = None
+
+
 @dataclass(frozen=True)
 class Thresholds:
     low_balance: PerCurrency  # an account's own low_balance_threshold wins
@@ -87,20 +96,17 @@ class Thresholds:
 
     @classmethod
     def from_environment(cls) -> Thresholds:
+        written = ThresholdSettings.load()
         for old, new in _RETIRED.items():
-            if os.environ.get(old):
+            if getattr(written, old.removeprefix("BANK_").lower()):
                 raise ConfigurationError(
                     f"{old} is no longer read; set {new} in major units per currency, "
                     f"e.g. {new}=100,JPY:15000"
                 )
         return cls(
-            low_balance=PerCurrency.parse(
-                "BANK_ALERT_LOW_BALANCES",
-                os.environ.get("BANK_ALERT_LOW_BALANCES") or DEFAULT_LOW_BALANCE,
-            ),
+            low_balance=PerCurrency.parse("BANK_ALERT_LOW_BALANCES", written.alert_low_balances),
             large_movement=PerCurrency.parse(
-                "BANK_ALERT_LARGE_MOVEMENTS",
-                os.environ.get("BANK_ALERT_LARGE_MOVEMENTS") or DEFAULT_LARGE_MOVEMENT,
+                "BANK_ALERT_LARGE_MOVEMENTS", written.alert_large_movements
             ),
         )
 

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import httpx
 
-from stack import kafka_client
-from stack.settings import REPO_ROOT, Settings
-
-CONNECTOR_FILE = REPO_ROOT / "connect" / "sor-connector.json"
+from kernel.connector import CONNECTOR_FILE, load_connector
+from kernel.settings import Settings
 
 
 class ConnectorFailed(RuntimeError):
     pass
-
-
-def load_connector(path: Path = CONNECTOR_FILE) -> tuple[str, dict[str, str]]:
-    """The connector's name and config, with the TLS and SASL settings of Debezium's schema-history
-    clients (they do not inherit the worker's) from the environment."""
-    spec = json.loads(path.read_text())
-    security = kafka_client.from_environment().debezium_schema_history()
-    return spec["name"], {**spec["config"], **security}
 
 
 def register(settings: Settings, path: Path = CONNECTOR_FILE) -> str:

@@ -11,11 +11,11 @@ from typing import Any
 
 from bench.chaos.watchers import WatcherReport
 from events import topics
+from kernel.settings import Settings
 from ops.config import database as database_address
 from ops.database import Database
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
-from stack.settings import Settings
 from tests.support.teller import Booking
 from tests.support.topics import read
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import websockets
 
-from stack.settings import Settings
+from kernel.settings import Settings
 from tests.support.live_feed import LiveFeed
 
 RECONNECT_PAUSE_SECONDS = 0.5

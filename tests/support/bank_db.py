@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import MySQLdb
 
-from stack.settings import Settings, env
+from kernel.settings import DatabaseLogin, Settings
 from tests.support.teller import Booking
 
 
@@ -24,7 +24,7 @@ def _connect(config: Settings) -> MySQLdb.Connection:
         host=config.host,
         port=config.db_port,
         user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
+        password=DatabaseLogin.load().password,
         database=config.db_name,
     )
 

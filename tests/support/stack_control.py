@@ -8,9 +8,10 @@ import time
 
 import httpx
 
+from kernel.connector import load_connector
+from kernel.settings import Settings
 from stack import status
-from stack.connector import connector_state, load_connector
-from stack.settings import Settings
+from stack.connector import connector_state
 
 
 def component(config: Settings, name: str) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from stack.settings import Settings, env
+from kernel.settings import ClerkLogin, Settings
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Teller:
         response = httpx.post(
             f"{config.sor_url}/api/auth/token/",
             json={
-                "username": env("DJANGO_SUPERUSER_USERNAME"),
-                "password": env("DJANGO_SUPERUSER_PASSWORD"),
+                "username": ClerkLogin.load().username,
+                "password": ClerkLogin.load().password,
             },
             timeout=10,
         )

@@ -23,8 +23,8 @@ from mirakuru import HTTPExecutor
 from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
-from stack.kafka_client import librdkafka
-from stack.settings import REPO_ROOT, settings
+from kernel.kafka_client import librdkafka
+from kernel.settings import REPO_ROOT, settings
 from tests.support.scratch_topics import scratch_topics
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"

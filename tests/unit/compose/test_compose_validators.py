@@ -24,7 +24,7 @@ from compose_model import (
     sent_to_docker,
 )
 
-from stack.settings import LOCAL_ONLY_DEFAULTS
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 
