@@ -16,12 +16,10 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
@@ -31,6 +29,7 @@ from mirakuru import HTTPExecutor
 from pydantic import SecretStr
 
 from events import topics
+from kernel import live_token
 from kernel.connector import load_connector
 from kernel.kafka_client import KafkaClientSettings, librdkafka
 from kernel.settings import REPO_ROOT, settings
@@ -171,15 +170,14 @@ def connect(
 
 def _token(key: Ed25519PrivateKey, customer_id: int | None) -> str:
     now = int(time.time())
-    claims = {
-        "sub": f"customer-{customer_id}" if customer_id else "clerk",
-        "customer_id": customer_id,
-        "scope": "feed:own" if customer_id else "feed:all",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    claims = live_token.claims(
+        subject=f"customer-{customer_id}" if customer_id else "clerk",
+        customer_id=customer_id,
+        staff=customer_id is None,
+        issued_at=now,
+        expires_at=now + 300,
+    )
+    return live_token.sign(claims, key)
 
 
 def _authentication_errors(client: KafkaClientSettings) -> list[KafkaError]:

@@ -14,13 +14,13 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from events.position import SourcePosition
 from events.topics import DerivedTopics
 from kernel.kafka_client import librdkafka
 from kernel.settings import Settings
 from soi import derivation
 from soi.accounts import AccountMemory
 from soi.alerts import PerCurrency, Thresholds
-from soi.cdc import SourcePosition
 from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
