@@ -25,12 +25,17 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from events.money import to_major_units
 from kernel.settings import ClerkLogin, DatabaseLogin, settings
 
 BENCH_CUSTOMER_EMAIL = "bench-load@bank.local"
 BENCH_CUSTOMER_NAME = "Benchmark Load"
 OPENING_BALANCE = 100_000  # 1,000.00 EUR: above the default low-balance line, so no alerts
 SETUP_TIMEOUT_SECONDS = 120.0  # for every worker process to set up Django before the clock runs
+
+
+# The load books on the load customer's accounts in this currency only.
+LOAD_CURRENCY = "EUR"
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def bench_accounts(count: int) -> list[Account]:
     customer, _ = Customer.objects.get_or_create(
         email=BENCH_CUSTOMER_EMAIL, defaults={"name": BENCH_CUSTOMER_NAME}
     )
-    accounts = list(customer.accounts.filter(status="open", currency="EUR").order_by("id"))
+    accounts = list(customer.accounts.filter(status="open", currency=LOAD_CURRENCY).order_by("id"))
     while len(accounts) < count:
         accounts.append(
             services.open_account(customer, "EUR", opening_balance=OPENING_BALANCE, by=clerk)
@@ -248,7 +253,7 @@ class _ApiBooker:
     def book(self, account: Account, minor: int, reason: str) -> None:
         response = self._http.post(
             f"/api/accounts/{account.iban}/deposit/",
-            json={"amount": f"{minor / 100:.2f}", "reason": reason},
+            json={"amount": to_major_units(minor, LOAD_CURRENCY), "reason": reason},
         )
         if response.status_code != 201:
             raise RuntimeError(f"deposit refused with {response.status_code}: {response.text}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from events.money import CURRENCIES, exponent, readable
+from events.money import CURRENCIES, readable, to_minor_units
 from kernel.settings import BankSettings, ConfigurationError
 
 _MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -25,11 +25,7 @@ class PerCurrency:
     def __post_init__(self) -> None:
         # Worked out once: the worker asks twice per change, thousands of times a second.
         in_minor = {
-            currency: int(
-                self.by_currency.get(currency, self.default)
-                .scaleb(exponent(currency))
-                .to_integral_value()
-            )
+            currency: to_minor_units(self.by_currency.get(currency, self.default), currency)
             for currency in CURRENCIES
         }
         object.__setattr__(self, "_in_minor", in_minor)
