@@ -18,6 +18,7 @@ from events.position import SourcePosition
 from events.topics import DerivedTopics
 from kernel.kafka_client import librdkafka
 from kernel.settings import Settings
+from kernel.wait import wait_until
 from soi import derivation
 from soi.accounts import AccountMemory
 from soi.alerts import PerCurrency, Thresholds
@@ -28,7 +29,6 @@ from soi.upgrade import adopt_legacy_state, legacy_names
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
 from tests.support.topics import read
-from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
