@@ -44,10 +44,7 @@ def live_token(config: Settings) -> str:
     """A staff live-feed token for the clerk: it may watch any account."""
     response = httpx.post(
         f"{config.sor_url}/api/auth/live-token/",
-        json={
-            "username": ClerkLogin.load().username,
-            "password": ClerkLogin.load().password,
-        },
+        json=ClerkLogin.load().sign_in(),
         timeout=10,
     )
     response.raise_for_status()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from events.money import to_major_units
-from kernel.settings import ClerkLogin, DatabaseLogin, settings
+from kernel.settings import ClerkLogin, database_login, settings
 
 BENCH_CUSTOMER_EMAIL = "bench-load@bank.local"
 BENCH_CUSTOMER_NAME = "Benchmark Load"
@@ -107,10 +107,7 @@ def api_token() -> str:
     """The clerk's REST API token (one sign-in: the API throttles sign-ins)."""
     response = httpx.post(
         f"{settings().sor_url}/api/auth/token/",
-        json={
-            "username": ClerkLogin.load().username,
-            "password": ClerkLogin.load().password,
-        },
+        json=ClerkLogin.load().sign_in(),
         timeout=10,
     )
     response.raise_for_status()
@@ -284,15 +281,7 @@ class _SqlBooker:
         if connection is None:
             import MySQLdb
 
-            config = settings()
-            connection = MySQLdb.connect(
-                host=config.host,
-                port=config.db_port,
-                user=config.db_user,
-                password=DatabaseLogin.load().password,
-                database=config.db_name,
-                autocommit=False,
-            )
+            connection = MySQLdb.connect(**database_login(), autocommit=False)
             self._local.connection = connection
         return connection
 

@@ -226,6 +226,18 @@ class DatabaseLogin(BankSettings):
     password: str = local_only("BANK_DB_PASSWORD")
 
 
+def database_login(config: Settings | None = None) -> dict[str, object]:
+    """Keyword arguments of a MySQLdb connection as the application's account (BANK_DB_*)."""
+    config = config or settings()
+    return {
+        "host": config.db_host,
+        "port": config.db_port,
+        "user": config.db_user,
+        "password": DatabaseLogin.load().password,
+        "database": config.db_name,
+    }
+
+
 class DatabaseAdministration(BankSettings):
     """The accounts the local runner and the compose file create besides the application's."""
 
@@ -239,6 +251,10 @@ class ClerkLogin(BankSettings):
     username: str = local_only("DJANGO_SUPERUSER_USERNAME")
     password: str = local_only("DJANGO_SUPERUSER_PASSWORD")
     email: str = local_only("DJANGO_SUPERUSER_EMAIL")
+
+    def sign_in(self) -> dict[str, str]:
+        """The body of a sign-in at the system of record's API (token or live token)."""
+        return {"username": self.username, "password": self.password}
 
 
 class DemoLogin(BankSettings):

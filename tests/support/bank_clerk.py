@@ -67,7 +67,7 @@ class BankClerk:
     def sign_in(self) -> None:
         page = self.http.get("/admin/login/")
         fields = form_fields(page.text, "login-form")
-        fields.update(username=ClerkLogin.load().username, password=ClerkLogin.load().password)
+        fields.update(ClerkLogin.load().sign_in())
         response = self.http.post("/admin/login/?next=/admin/", data=fields)
         assert response.status_code == 302, f"clerk login refused: {response.text[:500]}"
 

@@ -31,10 +31,7 @@ class Teller:
     def __init__(self, config: Settings) -> None:
         response = httpx.post(
             f"{config.sor_url}/api/auth/token/",
-            json={
-                "username": ClerkLogin.load().username,
-                "password": ClerkLogin.load().password,
-            },
+            json=ClerkLogin.load().sign_in(),
             timeout=10,
         )
         assert response.status_code == 200, f"no API token: {response.text}"

@@ -11,7 +11,7 @@ import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from kernel.kafka_client import librdkafka
-from kernel.settings import DatabaseLogin, settings
+from kernel.settings import database_login
 
 # The installed command, beside the interpreter running the tests.
 BANKCTL = Path(sys.executable).parent / "bankctl"
@@ -71,15 +71,7 @@ class Account:
 
 
 def _db() -> MySQLdb.Connection:
-    config = settings()
-    return MySQLdb.connect(
-        host=config.db_host,
-        port=config.db_port,
-        user=config.db_user,
-        password=DatabaseLogin.load().password,
-        database=config.db_name,
-        autocommit=True,
-    )
+    return MySQLdb.connect(**database_login(), autocommit=True)
 
 
 def quiet_accounts(count: int) -> list[Account]:
