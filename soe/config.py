@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -51,8 +51,8 @@ class GatewayConfig:
 
 # uvicorn's websocket servers this gateway is measured with (docs/performance.md, fan-out):
 # "websockets-sansio" holds no task of its own per connection and reads one frame at a time.
-WS_IMPLEMENTATIONS = ("websockets-sansio", "websockets")
 WsImplementation = Literal["websockets-sansio", "websockets"]
+WS_IMPLEMENTATIONS: tuple[str, ...] = get_args(WsImplementation)
 
 
 class GatewaySettings(BankSettings):
