@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import MySQLdb
 
 from bench.teller import Booking
-from stack.settings import Settings, env
+from kernel.settings import Settings, database_login
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,7 @@ class AccountRow:
 
 def connect(config: Settings, **options: object) -> MySQLdb.Connection:
     """A connection to the bank's database as the bank's user (BANK_DB_PASSWORD)."""
-    return MySQLdb.connect(
-        host=config.host,
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-        **options,
-    )
+    return MySQLdb.connect(**database_login(config), **options)
 
 
 DEMO_USERNAME = "demo"  # sor.bank.demo_data's; that module needs Django, these helpers do not

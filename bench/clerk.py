@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from stack.settings import Settings, env
+from kernel.settings import ClerkLogin, Settings
 
 
 class SignInRefused(AssertionError):
@@ -14,10 +14,11 @@ class SignInRefused(AssertionError):
 
 
 def _sign_in(config: Settings, path: str, username: str | None, password: str | None) -> str:
-    username = username or env("DJANGO_SUPERUSER_USERNAME")
+    clerk = ClerkLogin.load()
+    username = username or clerk.username
     response = httpx.post(
         f"{config.sor_url}{path}",
-        json={"username": username, "password": password or env("DJANGO_SUPERUSER_PASSWORD")},
+        json={"username": username, "password": password or clerk.password},
         timeout=10,
     )
     if response.status_code != 200:

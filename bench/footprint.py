@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import bank_db
 from bench.hops import cpu_percent
+from kernel.settings import Settings
 from stack import status
-from stack.settings import Settings
 
 SAMPLE_SECONDS = 1.0
 

@@ -8,15 +8,17 @@ from typing import Any
 
 import websockets
 
+from kernel.settings import Settings
 from sor.bank.live_tokens import mint, signing_key
-from stack.settings import Settings, env
+from sor.config import SystemOfRecordSettings
 
 
 def customer_token(config: Settings, customer_id: int, ttl_seconds: int = 300) -> str:
     """A live-feed token for a test's own customer, who has no dashboard sign-in: minted with the
     system of record's own key and code, as its sign-in would mint it."""
     key = signing_key(
-        env("BANK_LIVE_TOKEN_PRIVATE_KEY", ""), config.path("keys", "live-token-ed25519.pem")
+        SystemOfRecordSettings.load().live_token_private_key,
+        config.path("keys", "live-token-ed25519.pem"),
     )
     subject = f"test-customer-{customer_id}"
     token = mint(

@@ -15,9 +15,10 @@ from typing import Any
 from bench.children import free_port, stop
 from bench.footprint import CpuSampler
 from bench.scratch import delete_namespace, wait_for_topic
+from events.topics import derived_topics
+from kernel.settings import REPO_ROOT, Settings
 from ops.topic_reader import read_events
 from stack import processes
-from stack.settings import REPO_ROOT, Settings
 
 
 def worker_command(config: Settings, web_port: int) -> list[str]:
@@ -73,7 +74,7 @@ def replay(config: Settings, wanted: int, workers: int) -> dict[str, Any]:
         for sampler in cpu:
             sampler.start()
         try:
-            topic = f"{namespace}.balance-changed"
+            topic = derived_topics(namespace).balance_changed
             wait_for_topic(bootstrap, topic, 120)
             events = read_events(
                 bootstrap,

@@ -8,18 +8,20 @@ import time
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
-from stack.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka
+from kernel.wait import wait_until
 
 TIMEOUT = 10.0
 
 
 def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
     admin = AdminClient(librdkafka(bootstrap))
-    deadline = time.monotonic() + timeout
-    while topic not in admin.list_topics(timeout=TIMEOUT).topics:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topic {topic} did not appear within {timeout:.0f}s")
-        time.sleep(1)
+    wait_until(
+        lambda: topic in admin.list_topics(timeout=TIMEOUT).topics,
+        timeout=timeout,
+        what=f"topic {topic} to appear",
+        every=1,
+    )
 
 
 def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str]:

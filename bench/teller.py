@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench.clerk import api_token
-from stack.settings import Settings
+from kernel.settings import Settings
 
 
 @dataclass(frozen=True)

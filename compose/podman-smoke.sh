@@ -108,7 +108,7 @@ import httpx
 from tenacity import retry, stop_after_delay, wait_fixed
 from websockets.asyncio.client import connect
 
-from stack.settings import env
+from kernel.settings import DemoLogin
 
 sor, soe = (f"http://127.0.0.1:{port}" for port in sys.argv[1:3])
 
@@ -130,7 +130,7 @@ httpx.get(f"{sor}/static/admin/css/base.css", timeout=4).raise_for_status()
 httpx.get(f"{soe}/", timeout=4).raise_for_status()
 answer = httpx.post(
     f"{sor}/api/auth/live-token/",
-    json={"username": "demo", "password": env("BANK_DEMO_PASSWORD")},
+    json={"username": "demo", "password": DemoLogin.load().password},
     timeout=10,
 )
 answer.raise_for_status()

@@ -11,8 +11,8 @@ from typing import Any
 
 import psutil
 
+from kernel.settings import Settings
 from stack import pids
-from stack.settings import Settings
 
 
 @dataclass

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
+from kernel.settings import REPO_ROOT, Settings, settings
 from stack import status
 from stack.readiness import port_in_use
-from stack.settings import REPO_ROOT, Settings, env, settings
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,7 @@ def running_database() -> Settings:
     """MariaDB answering on BANK_DB_HOST/BANK_DB_PORT: the stack's, or, when nothing answers
     there, MariaDB alone (`stack up --database-only`, as `make test-sor` does): no Kafka."""
     config = settings()
-    if not port_in_use(env("BANK_DB_HOST", config.host), config.db_port):
+    if not port_in_use(config.db_host, config.db_port):
         command = [sys.executable, "-m", "stack", "up", "--database-only"]
         if subprocess.run(command, cwd=REPO_ROOT, check=False).returncode != 0:
             pytest.fail(f"MariaDB did not start; see {config.path('logs')}", pytrace=False)
@@ -80,3 +81,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _stack_for_tests_that_need_it(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
         request.getfixturevalue("running_stack")
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """A test that changes the environment (monkeypatch) leaves no settings read from it."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()

@@ -17,8 +17,8 @@ from bench.chaos.watchers import Audience, WatcherReport
 from bench.clerk import live_token
 from bench.teller import Booking
 from events import topics
+from kernel.settings import Settings
 from ops.topic_reader import end_offsets
-from stack.settings import Settings
 
 log = logging.getLogger(__name__)
 

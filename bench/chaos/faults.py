@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from bench.chaos.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
-from stack.settings import Settings
+from kernel.settings import Settings
 from stack.supervisor import STABLE_SECONDS
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.teller import Booking, DepositRefused, Teller
-from stack.settings import Settings
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

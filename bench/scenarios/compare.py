@@ -21,7 +21,7 @@ from bench.hops import ratio, summary
 from bench.load import Account
 from bench.report import Outcome, Table
 from bench.scenarios.context import Context, book, total_delays, wait_quiet
-from stack.settings import REPO_ROOT, Settings
+from kernel.settings import REPO_ROOT, Settings
 
 COMPARE_RATE = 10.0
 

@@ -15,7 +15,7 @@ from bench.clients import FeedClient
 from bench.hops import TOTAL, hop_delays
 from bench.load import Account, LoadPlan, LoadResult, run_load
 from bench.report import ms
-from stack.settings import Settings
+from kernel.settings import Settings
 
 QUIET_SECONDS = 2.0  # the tail of a phase: wait until nothing new arrived for this long
 

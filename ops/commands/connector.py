@@ -9,11 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from kernel.connector import load_connector
 from ops import config, render
 from ops.commands import options
 from ops.connector import Connect, ConnectorStatus, paused, resumed, running
 from ops.errors import FINDINGS
-from stack.connector import load_connector
 
 ConnectorName = Annotated[
     str | None,

@@ -9,10 +9,10 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.markup import escape
 
+from kernel.settings import ConfigurationError
 from ops import config, render
 from ops.database import Database
 from ops.errors import CANNOT, OpsError
-from stack.settings import ConfigurationError
 
 P = ParamSpec("P")
 R = TypeVar("R")

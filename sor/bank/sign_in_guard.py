@@ -19,8 +19,8 @@ from django.db import OperationalError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from sor.bank.models import SignInBudget
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from bench.bank_db import AccountRow
-from stack.settings import REPO_ROOT, Settings
+from kernel.settings import REPO_ROOT, Settings
 
 # Runs inside the system of record's Django; idempotent, so every run reuses one customer.
 _OPEN = """

@@ -17,10 +17,10 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from typer.testing import CliRunner
 
 from bench.teller import Teller
+from kernel.connector import load_connector
+from kernel.kafka_client import librdkafka
+from kernel.settings import settings
 from ops.cli import app
-from stack.connector import load_connector
-from stack.kafka_client import librdkafka
-from stack.settings import settings
 from tests.support.ops_stack import BrokenConnector, NotFailedYet
 from tests.support.registry import forget_subjects
 

@@ -14,8 +14,8 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from typer.testing import CliRunner
 
 from events import codec, topics
+from kernel.settings import REPO_ROOT
 from ops.cli import app
-from stack.settings import REPO_ROOT
 from tests.support.ops_stack import (
     BANKCTL,
     balance_changed,

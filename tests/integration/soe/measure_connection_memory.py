@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bench.children import free_port
+from kernel.settings import REPO_ROOT, settings
 from soe.config import WS_IMPLEMENTATIONS
-from stack.settings import REPO_ROOT, settings
 from tests.support.soe_live import Client, Minter
 
 SETTLE_SECONDS = 3

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from stack.settings import settings
+from kernel.settings import settings
 from tests.support.soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
+from kernel.kafka_client import librdkafka
 from ops.topic_reader import read
-from stack.kafka_client import librdkafka
 from tests.support.scratch_worker import scratch_worker
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cdc"

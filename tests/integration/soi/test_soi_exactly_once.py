@@ -17,8 +17,8 @@ from bench import bank_db
 from bench.chaos.stack_control import kill_hard, wait_restarted
 from bench.teller import Booking, Teller
 from events import topics
+from kernel.settings import REPO_ROOT
 from ops.topic_reader import end_offsets, latest_by_key, read
-from stack.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from bench.children import free_port
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

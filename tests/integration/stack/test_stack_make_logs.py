@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from bench.chaos.stack_control import kill_hard, wait_restarted
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

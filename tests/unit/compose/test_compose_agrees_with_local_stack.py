@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kernel.connector import load_connector
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from stack import processes
-from stack.connector import load_connector
 from stack.readiness import KafkaReady
-from stack.settings import LOCAL_ONLY_DEFAULTS
 from tests.support.compose_model import (
     CONTAINER_HOST,
     DOCKERFILES,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.settings import LOCAL_ONLY_DEFAULTS
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from tests.support.compose_model import (
     COMPOSE_FILE,
     CONFIG_CHECK,

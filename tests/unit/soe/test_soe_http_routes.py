@@ -33,11 +33,11 @@ def test_it_is_alive_but_not_ready_before_it_has_read_the_topics(gateway):
 
 
 def test_the_dashboard_learns_where_to_sign_in(gateway):
-    assert gateway.get("/config.json").json() == {
-        "sor_url": "http://sor.bank.test",
-        "token_url": "http://sor.bank.test/api/auth/live-token/",
-        "feed_path": "/ws",
-    }
+    config = gateway.get("/config.json").json()
+    assert config["sor_url"] == "http://sor.bank.test"
+    assert config["token_url"] == "http://sor.bank.test/api/auth/live-token/"
+    assert config["feed_path"] == "/ws"
+    assert config["currency_exponents"]["JPY"] == 0
 
 
 def test_the_dashboard_is_served_with_the_security_headers(gateway):

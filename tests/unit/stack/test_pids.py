@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from kernel.wait import wait_until
 from stack import cli, pids
-from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,6 @@ signal only sets a flag that every loop checks, and each pid is kept with its st
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 import threading
@@ -14,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from kernel.settings import Settings, settings
+from kernel.wait import wait_until
 from stack import pids, processes, supervisor
-from stack.settings import Settings, settings
-from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -48,7 +47,7 @@ class SmallStack(supervisor.Supervisor):
 @pytest.fixture
 def config(tmp_path: Path) -> Settings:
     (tmp_path / "logs").mkdir()
-    return dataclasses.replace(settings(), state_dir=tmp_path)
+    return settings().changed(state_dir=tmp_path)
 
 
 @pytest.fixture

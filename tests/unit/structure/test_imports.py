@@ -16,10 +16,6 @@ from tests.support.source_tree import (
 
 pytestmark = pytest.mark.unit
 
-# sor reads its configuration from the runner (stack.settings) while the runner prints the demo
-# accounts from sor: the one settings layer of issue 17 ends the first half. Delete this entry then.
-KNOWN_PACKAGE_CYCLES = [["sor", "stack"]]
-
 
 def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """(package → packages it imports, module → modules it imports), over the product."""
@@ -47,8 +43,8 @@ def test_no_module_outside_the_tests_imports_them() -> None:
 
 def test_no_two_top_level_packages_import_each_other() -> None:
     packages, _ = _graph()
-    assert {"bench", "ops", "stack", "sor", "soi", "soe", "events"} <= set(packages)
-    assert cycles(packages) == KNOWN_PACKAGE_CYCLES
+    assert {"bench", "ops", "stack", "sor", "soi", "soe", "events", "kernel"} <= set(packages)
+    assert cycles(packages) == []
 
 
 def test_no_modules_import_each_other_round_a_loop() -> None:
