@@ -4,6 +4,8 @@
 #   docker build --target soi -t live-bank-soi .    (the system of integration: the Faust worker)
 #   docker build --target soe -t live-bank-soe .    (the system of engagement: the live-feed gateway
 #                                                     and the customer dashboard)
+#   docker build --target ops -t live-bank-ops .    (the ops CLI: docker run --rm --network=host
+#                                                     live-bank-ops python -m ops topics)
 # Each target installs pyproject.toml's dependencies and its own service's extra alone: the
 # gateway's image has no Django, the worker's no FastAPI (tests/unit/compose/test_image_groups.py).
 # docker-compose.yml builds each target; compose/podman-smoke.sh builds and runs them on every
@@ -32,6 +34,11 @@ RUN python /build/image_requirements.py /build/pyproject.toml soi > /build/requi
 
 FROM builder AS soe-packages
 RUN python /build/image_requirements.py /build/pyproject.toml soe > /build/requirements.txt \
+    && python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
+
+FROM builder AS ops-packages
+RUN python /build/image_requirements.py /build/pyproject.toml ops > /build/requirements.txt \
     && python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
 
@@ -110,3 +117,24 @@ EXPOSE 8001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=6 \
     CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8001/ready', timeout=4).status != 200)"]
 CMD ["python", "-m", "soe", "--host=0.0.0.0", "--port=8001"]
+
+# The ops CLI, bankctl (`python -m ops <command>`), for a host or a cluster without a checkout. It
+# reads the ledger check of the system of record (sor/bank/ledger_check.py, no Django) and the
+# connector's definition.
+FROM runtime AS ops
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends libmariadb3 \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY --from=ops-packages /opt/venv /opt/venv
+COPY stack/ stack/
+COPY events/ events/
+COPY sor/__init__.py sor/
+COPY sor/bank/__init__.py sor/bank/ledger_check.py sor/bank/
+COPY connect/sor-connector.json connect/
+COPY ops/ ops/
+
+USER 10001:10001
+CMD ["python", "-m", "ops", "--help"]

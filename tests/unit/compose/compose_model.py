@@ -30,8 +30,9 @@ ENV_EXAMPLE = REPO_ROOT / ".env.example"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 CONFIG_CHECK = REPO_ROOT / "compose" / "config-check"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
-# The Dockerfile's target of each of our services, as docker-compose.yml builds them.
-TARGETS = ("sor", "soi", "soe")
+# The Dockerfile's targets: each of our services, as docker-compose.yml builds them, and the ops
+# CLI's image (run by hand, not by compose).
+TARGETS = ("sor", "soi", "soe", "ops")
 CONTAINER_HOST = "0.0.0.0"
 PUBLISH_HOST = "127.0.0.1"
 
