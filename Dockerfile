@@ -19,28 +19,33 @@ RUN apt-get update \
     && apt-get install --yes --no-install-recommends build-essential pkg-config libmariadb-dev \
     && rm -rf /var/lib/apt/lists/*
 
-# The pinned requirements of one service: the very pins the local stack installs.
+# The pinned requirements of one service: the very pins the local stack installs. pip's cache is
+# a build cache shared by the four, so a package is downloaded (and mysqlclient compiled) once.
 COPY pyproject.toml compose/image_requirements.py /build/
 
 FROM builder AS sor-packages
-RUN python /build/image_requirements.py /build/pyproject.toml sor > /build/requirements.txt \
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python /build/image_requirements.py /build/pyproject.toml sor > /build/requirements.txt \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
+    && /opt/venv/bin/pip install --requirement /build/requirements.txt
 
 FROM builder AS soi-packages
-RUN python /build/image_requirements.py /build/pyproject.toml soi > /build/requirements.txt \
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python /build/image_requirements.py /build/pyproject.toml soi > /build/requirements.txt \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
+    && /opt/venv/bin/pip install --requirement /build/requirements.txt
 
 FROM builder AS soe-packages
-RUN python /build/image_requirements.py /build/pyproject.toml soe > /build/requirements.txt \
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python /build/image_requirements.py /build/pyproject.toml soe > /build/requirements.txt \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
+    && /opt/venv/bin/pip install --requirement /build/requirements.txt
 
 FROM builder AS ops-packages
-RUN python /build/image_requirements.py /build/pyproject.toml ops > /build/requirements.txt \
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python /build/image_requirements.py /build/pyproject.toml ops > /build/requirements.txt \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --requirement /build/requirements.txt
+    && /opt/venv/bin/pip install --requirement /build/requirements.txt
 
 # What every service's image shares: its user and the state folder. The code comes last in each
 # target, so a change to it rebuilds only those layers.
@@ -89,6 +94,9 @@ CMD ["python", "-m", "gunicorn", "sor.wsgi:application", "--bind=0.0.0.0:8000", 
 # The system of integration: the Faust worker deriving balance events from the CDC topics. It
 # keeps its Faust data in the state folder (data/soi/).
 FROM runtime AS soi
+
+# Faust makes its data folder but not the folders above it.
+RUN install --directory --owner=bank --group=bank /var/lib/bank/data
 
 COPY --from=soi-packages /opt/venv /opt/venv
 COPY stack/ stack/

@@ -91,7 +91,7 @@ make_base() {
         }
         if [ ${#proxy_certificates[@]} -gt 0 ]; then
             cp "${proxy_certificates[@]}" "$work/rootfs/usr/local/share/ca-certificates/"
-            chroot "$work/rootfs" update-ca-certificates > /dev/null
+            chroot "$work/rootfs" update-ca-certificates > "$work/certificates.log" 2>&1
         fi
         rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
         tar -C "$work/rootfs" -cf "$archive.partial" .
@@ -99,14 +99,17 @@ make_base() {
         rm -rf "$work/rootfs"
     fi
     echo "==> importing the base image from $archive"
-    podman import --change "LABEL live-bank.base=$base_key" "$archive" "$base" > /dev/null
+    podman import --quiet --change "LABEL live-bank.base=$base_key" "$archive" "$base" > /dev/null
 }
 
 build() {
     local target=$1 image="live-bank-$1:$tag" previous
     previous=$(podman image inspect --format '{{.Id}}' "$image" 2> /dev/null || true)
     podman build --pull=never --isolation=chroot --network=host --format=docker --layers \
-        --quiet --target "$target" -t "$image" . > /dev/null
+        --target "$target" -t "$image" . > "$work/build-$target.log" 2>&1 || {
+        tail -40 "$work/build-$target.log" >&2
+        exit 1
+    }
     # The image this one replaces, so the storage does not grow with every run.
     if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
         podman rmi "$previous" > /dev/null 2>&1 || true
@@ -126,6 +129,7 @@ sys.exit(f'the $target image holds {found}' if found else 0)
 
 trap cleanup EXIT
 cleanup
+mkdir -p "$work"
 
 if [ "$(podman image inspect --format '{{index .Labels "live-bank.base"}}' "$base" 2> /dev/null)" != "$base_key" ]; then
     timed make_base
