@@ -14,6 +14,9 @@ from stack.settings import REPO_ROOT
 pytestmark = pytest.mark.integration
 
 
+# The first run on a machine makes the base and builds every layer: 26 minutes measured on a
+# machine running six stacks at once (load 30+), 3 to 4 minutes warm on the same machine.
+@pytest.mark.timeout(2400)
 def test_the_images_build_with_podman_and_serve_the_bank_against_the_local_stack(running_stack):
     missing = [tool for tool in ("podman", "runc", "debootstrap") if shutil.which(tool) is None]
     if missing:
@@ -25,7 +28,7 @@ def test_the_images_build_with_podman_and_serve_the_bank_against_the_local_stack
         ["bash", str(REPO_ROOT / "compose" / "podman-smoke.sh")],
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=2300,
         check=False,
     )
     output = result.stdout[-6000:] + result.stderr[-6000:]
