@@ -8,7 +8,7 @@
 #                                                     live-bank-ops python -m ops topics)
 # Each target installs pyproject.toml's dependencies and its own service's extra alone: the
 # gateway's image has no Django, the worker's no FastAPI (tests/unit/compose/test_image_groups.py).
-# docker-compose.yml builds each target; compose/podman-smoke.sh builds and runs them on every
+# docker-compose.yml builds the first three; compose/podman-smoke.sh builds and runs them on every
 # `make test`.
 
 FROM python:3.11-slim-bookworm AS builder
@@ -78,9 +78,11 @@ RUN apt-get update \
 
 COPY --from=sor-packages /opt/venv /opt/venv
 ENV DJANGO_SETTINGS_MODULE=sor.settings
-COPY stack/ stack/
+COPY kernel/ kernel/
 COPY events/ events/
 COPY sor/ sor/
+# compose/register_connector.py runs the local runner's connector step.
+COPY stack/__init__.py stack/connector.py stack/
 COPY connect/sor-connector.json connect/
 COPY populate-db.sh ./
 COPY compose/sor-setup.sh compose/register_connector.py compose/
@@ -99,7 +101,7 @@ FROM runtime AS soi
 RUN install --directory --owner=bank --group=bank /var/lib/bank/data
 
 COPY --from=soi-packages /opt/venv /opt/venv
-COPY stack/ stack/
+COPY kernel/ kernel/
 COPY events/ events/
 COPY soi/ soi/
 
@@ -116,7 +118,7 @@ FROM runtime AS soe
 RUN install --directory --owner=bank --group=bank /var/lib/bank/keys
 
 COPY --from=soe-packages /opt/venv /opt/venv
-COPY stack/ stack/
+COPY kernel/ kernel/
 COPY events/ events/
 COPY soe/ soe/
 
@@ -137,7 +139,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=ops-packages /opt/venv /opt/venv
-COPY stack/ stack/
+COPY kernel/ kernel/
 COPY events/ events/
 COPY sor/__init__.py sor/
 COPY sor/bank/__init__.py sor/bank/ledger_check.py sor/bank/

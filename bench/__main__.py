@@ -34,7 +34,7 @@ from rich.progress import (
 
 from bench import load, report
 from bench.scenarios import SCENARIOS, Context
-from stack.settings import settings
+from kernel.settings import settings
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 # Wide tables also when the output goes to a file or a CI log (rich assumes 80 columns there).

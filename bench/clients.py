@@ -21,8 +21,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from bench.hops import polled_delay
+from kernel.settings import ClerkLogin, Settings
 from soe.protocol import MAX_ACCOUNTS_PER_SUBSCRIBE
-from stack.settings import Settings, env
 
 TIMING_FIELDS = ("committed_at", "captured_at", "derived_at", "sent_at")
 HANDSHAKES_AT_ONCE = 100
@@ -44,10 +44,7 @@ def live_token(config: Settings) -> str:
     """A staff live-feed token for the clerk: it may watch any account."""
     response = httpx.post(
         f"{config.sor_url}/api/auth/live-token/",
-        json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
-        },
+        json=ClerkLogin.load().sign_in(),
         timeout=10,
     )
     response.raise_for_status()

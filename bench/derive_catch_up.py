@@ -21,8 +21,8 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from events.topics import CDC_MONEY, derived_topics
-from stack.kafka_client import librdkafka
-from stack.settings import REPO_ROOT, settings
+from kernel.kafka_client import librdkafka
+from kernel.settings import REPO_ROOT, settings
 
 RESULTS = REPO_ROOT / "bench" / "results"
 

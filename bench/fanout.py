@@ -31,7 +31,7 @@ import httpx
 import psutil
 
 from bench import footprint as fp
-from stack.settings import REPO_ROOT, Settings
+from kernel.settings import REPO_ROOT, Settings
 
 HANDSHAKES_AT_ONCE = 50  # per client process
 SETTLE_SECONDS = 3.0  # after the last client subscribed, before the memory is read

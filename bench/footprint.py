@@ -14,8 +14,8 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.hops import cpu_percent
+from kernel.settings import Settings, database_login
 from stack import status
-from stack.settings import Settings, env
 
 SAMPLE_SECONDS = 1.0
 
@@ -147,13 +147,7 @@ def gateway_metrics(config: Settings) -> dict[str, float]:
 
 def db_questions(config: Settings) -> int:
     """MariaDB's count of statements received from clients since it started (all clients)."""
-    connection = MySQLdb.connect(
-        host=config.host,
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-    )
+    connection = MySQLdb.connect(**database_login(config))
     try:
         cursor = connection.cursor()
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")

@@ -17,7 +17,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from events import codec
-from stack.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka
+from kernel.wait import wait_until
 
 TIMEOUT = 10.0
 
@@ -78,11 +79,12 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 def wait_for_topic(bootstrap: str, topic: str, timeout: float) -> None:
     admin = AdminClient(librdkafka(bootstrap))
-    deadline = time.monotonic() + timeout
-    while topic not in admin.list_topics(timeout=TIMEOUT).topics:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topic {topic} did not appear within {timeout:.0f}s")
-        time.sleep(1)
+    wait_until(
+        lambda: topic in admin.list_topics(timeout=TIMEOUT).topics,
+        timeout=timeout,
+        what=f"topic {topic} to appear",
+        every=1,
+    )
 
 
 def delete_namespace(bootstrap: str, prefix: str, groups: list[str]) -> list[str]:

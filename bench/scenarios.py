@@ -64,10 +64,10 @@ from bench.kafka_probe import (
 )
 from bench.load import Account, LoadPlan, LoadResult, run_load
 from bench.report import Outcome, Table, latest, ms
-from events.topics import CDC_MONEY
+from events.topics import CDC_MONEY, derived_topics
+from kernel.settings import REPO_ROOT, Settings
 from soi.config import DERIVATION_GROUP, TOPICS
 from stack import processes
-from stack.settings import REPO_ROOT, Settings
 
 LATENCY_GOAL = {"p50": 50.0, "p99": 150.0}
 SUSTAINED_P99_GOAL = 500.0
@@ -1029,7 +1029,7 @@ async def _derivation_replay(ctx: Context, wanted: int, workers: int) -> dict[st
         for sampler in cpu:
             sampler.start()
         try:
-            topic = f"{namespace}.balance-changed"
+            topic = derived_topics(namespace).balance_changed
             await asyncio.to_thread(wait_for_topic, bootstrap, topic, 120)
             events = await asyncio.to_thread(
                 read_events,

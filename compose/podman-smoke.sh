@@ -193,8 +193,8 @@ from confluent_kafka import Producer
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 from websockets.asyncio.client import connect
 
-from stack.kafka_client import librdkafka
-from stack.settings import env
+from kernel.kafka_client import librdkafka
+from kernel.settings import DemoLogin
 
 sor, soe, soi = (f"http://127.0.0.1:{port}" for port in sys.argv[1:4])
 kafka, namespace = sys.argv[4:6]
@@ -239,7 +239,7 @@ httpx.get(f"{sor}/static/admin/css/base.css", timeout=4).raise_for_status()
 httpx.get(f"{soe}/", timeout=4).raise_for_status()
 answer = httpx.post(
     f"{sor}/api/auth/live-token/",
-    json={"username": "demo", "password": env("BANK_DEMO_PASSWORD")},
+    json={"username": "demo", "password": DemoLogin.load().password},
     timeout=10,
 )
 answer.raise_for_status()

@@ -12,6 +12,8 @@ import typer
 from rich.markup import escape
 
 from events import topics
+from kernel.connector import load_connector
+from kernel.settings import ConfigurationError
 from ops import config, render
 from ops import lag as lag_of
 from ops.connector import Connect, ConnectorStatus, paused, resumed, running
@@ -25,8 +27,6 @@ from ops.reconcile import Reconciliation
 from ops.records import looks_like_iban
 from ops.topics import summaries
 from ops.trace import trace
-from stack.connector import load_connector
-from stack.settings import ConfigurationError
 
 app = typer.Typer(
     name="bankctl",

@@ -17,9 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kernel import kafka_client
+from kernel.settings import REPO_ROOT, ClerkLogin, ConfigurationError, DemoLogin, settings
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, kafka_client, status
-from stack.settings import REPO_ROOT, ConfigurationError, settings
+from stack import install, status
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -28,24 +29,20 @@ START_TIMEOUT_SECONDS = 900
 
 
 def _print_where_to_go() -> None:
-    from stack.settings import env
-
     config = settings()
+    clerk = ClerkLogin.load()
     console.print("\n[bold green]The bank is running.[/]")
     console.print(f"  Clerk (Django admin)   {config.sor_url}/admin/")
-    console.print(
-        f"      login              {env('DJANGO_SUPERUSER_USERNAME')} / "
-        f"{env('DJANGO_SUPERUSER_PASSWORD')}"
-    )
+    console.print(f"      login              {clerk.username} / {clerk.password}")
     console.print(f"  REST API               {config.sor_url}/api/")
     console.print(f"  Customer dashboard     {config.soe_url}/")
-    console.print(f"      login              demo / {env('BANK_DEMO_PASSWORD')}")
+    console.print(f"      login              demo / {DemoLogin.load().password}")
     console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
     console.print(f"  Kafka                  {config.kafka_bootstrap}")
     console.print(f"  Kafka Connect          {config.connect_url}/connectors")
     console.print(f"  Schema registry        {config.schema_registry_url}")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
-    if os.environ.get("BANK_ENV", "local") == "local":
+    if config.is_local:
         console.print(
             "  [dim]These logins are local-only defaults; set the variables to change.[/]"
         )

@@ -7,7 +7,7 @@ import subprocess
 import MySQLdb
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from stack.settings import Settings, env
+from kernel.settings import DatabaseAdministration, DatabaseLogin, Settings
 
 
 def initialise_data_dir(settings: Settings, os_user: str) -> None:
@@ -68,7 +68,10 @@ def ensure_accounts(settings: Settings, os_user: str) -> None:
             "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, "
             f"BINLOG MONITOR ON *.* TO 'debezium'@'{host}'",
         ]
-    params = {"app_password": env("BANK_DB_PASSWORD"), "cdc_password": env("BANK_CDC_DB_PASSWORD")}
+    params = {
+        "app_password": DatabaseLogin.load().password,
+        "cdc_password": DatabaseAdministration.load().cdc_password,
+    }
     connection = _admin_connection(settings, os_user)
     try:
         cursor = connection.cursor()

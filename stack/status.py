@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from stack.settings import Settings
+from kernel.settings import Settings
 
 
 @dataclass

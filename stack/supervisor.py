@@ -21,9 +21,9 @@ import psutil
 from mirakuru import Executor
 from mirakuru.exceptions import ProcessExitedWithError, TimeoutExpired
 
+from kernel.settings import REPO_ROOT, Settings, settings
 from stack import connector, database, processes, status
 from stack.readiness import port_in_use
-from stack.settings import REPO_ROOT, Settings, settings
 
 log = logging.getLogger("stack.supervisor")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
+from kernel.settings import REPO_ROOT, Settings, settings
 from stack import status
-from stack.settings import REPO_ROOT, Settings, settings
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _stack_for_tests_that_need_it(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
         request.getfixturevalue("running_stack")
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """A test that changes the environment (monkeypatch) leaves no settings read from it."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()

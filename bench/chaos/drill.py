@@ -13,7 +13,7 @@ from bench.chaos.faults import Fault
 from bench.chaos.load import DepositLoad, Ledger
 from bench.chaos.watchers import Audience, WatcherReport
 from events import topics
-from stack.settings import Settings
+from kernel.settings import Settings
 from tests.support import bank_db
 from tests.support.live_feed import clerk_token
 from tests.support.stack_control import heal, wait_healthy

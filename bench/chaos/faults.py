@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from stack.settings import Settings
+from kernel.settings import Settings
 from stack.supervisor import STABLE_SECONDS
 from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 

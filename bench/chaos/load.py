@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from stack.settings import Settings
+from kernel.settings import Settings
 from tests.support.teller import Booking, DepositRefused, Teller
 
 log = logging.getLogger(__name__)

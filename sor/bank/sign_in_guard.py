@@ -21,8 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from sor.bank.models import SignInBudget
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import MySQLdb
 
-from stack.settings import Settings, env
+from kernel.settings import Settings, database_login
 from tests.support.teller import Booking
 
 
@@ -20,13 +20,7 @@ class AccountRow:
 
 
 def _connect(config: Settings) -> MySQLdb.Connection:
-    return MySQLdb.connect(
-        host=config.host,
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-    )
+    return MySQLdb.connect(**database_login(config))
 
 
 DEMO_USERNAME = "demo"  # sor.bank.demo_data's; that module needs Django, these helpers do not

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from stack.settings import REPO_ROOT, Settings
+from kernel.settings import REPO_ROOT, Settings
 from tests.support.bank_db import AccountRow
 
 # Runs inside the system of record's Django; idempotent, so every run reuses one customer.

@@ -16,7 +16,7 @@ from mirakuru import HTTPExecutor
 
 from bench.kafka_probe import delete_namespace
 from events.topics import DerivedTopics, derived_topics
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 

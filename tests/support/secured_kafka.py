@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -24,11 +24,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pydantic import SecretStr
 
-from stack import processes
-from stack.kafka_client import KafkaClientSettings, Secret
+from kernel.kafka_client import KafkaClientSettings
+from kernel.settings import Settings, settings
+from stack import LOG4J_CONFIG, processes
 from stack.kafka_storage import cluster_id
-from stack.settings import LOG4J_CONFIG, Settings, settings
 
 USERNAME = "bank-managed-test"
 START_TIMEOUT = 90.0
@@ -55,7 +56,7 @@ class SecuredBroker:
             "BANK_KAFKA_SECURITY_PROTOCOL": self.client.security_protocol,
             "BANK_KAFKA_SASL_MECHANISM": str(self.client.sasl_mechanism),
             "BANK_KAFKA_SASL_USERNAME": str(self.client.sasl_username),
-            "BANK_KAFKA_SASL_PASSWORD": self.client.sasl_password.reveal(),
+            "BANK_KAFKA_SASL_PASSWORD": self.client.sasl_password.get_secret_value(),
             "BANK_KAFKA_SSL_CA_LOCATION": str(self.client.ssl_ca_location),
         }
 
@@ -202,8 +203,7 @@ def _answers(client: KafkaClientSettings) -> bool:
 def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
     """Starts the broker in ``folder`` and stops it (and its JVM) on the way out."""
     stack = settings()
-    config = replace(
-        stack,
+    config = stack.changed(
         state_dir=folder,
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
@@ -223,7 +223,7 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-512",
         sasl_username=USERNAME,
-        sasl_password=Secret(password),
+        sasl_password=SecretStr(password),
         ssl_ca_location=ca_file,
     )
     log = folder / "kafka.log"

@@ -8,9 +8,11 @@ import time
 
 import httpx
 
+from kernel.connector import load_connector
+from kernel.settings import Settings
+from kernel.wait import poll, wait_until
 from stack import status
-from stack.connector import connector_state, load_connector
-from stack.settings import Settings
+from stack.connector import connector_state
 
 
 def component(config: Settings, name: str) -> dict:
@@ -39,13 +41,11 @@ def thaw(group: int) -> None:
 
 
 def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def restarted() -> bool:
         now = component(config, name)
-        if now["restarts"] > restarts_before and now["state"] == "ready":
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{name} was not restarted and ready within {timeout:.0f}s")
+        return now["restarts"] > restarts_before and now["state"] == "ready"
+
+    wait_until(restarted, timeout=timeout, what=f"{name} to be restarted and ready", every=0.5)
 
 
 def wait_served(config: Settings, name: str, seconds: float, timeout: float = 180) -> None:
@@ -105,9 +105,9 @@ def _gateway_feed(config: Settings) -> str:
 
 
 def wait_healthy(config: Settings, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while (problems := unhealthy(config)) and time.monotonic() < deadline:
-        time.sleep(1)
+    problems = poll(
+        lambda: unhealthy(config), until=lambda found: not found, timeout=timeout, every=1
+    )
     if problems:
         raise TimeoutError(
             f"the stack is not healthy after {timeout:.0f}s: {'; '.join(problems.values())}"

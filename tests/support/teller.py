@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from stack.settings import Settings, env
+from kernel.settings import ClerkLogin, Settings
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,7 @@ class Teller:
     def __init__(self, config: Settings) -> None:
         response = httpx.post(
             f"{config.sor_url}/api/auth/token/",
-            json={
-                "username": env("DJANGO_SUPERUSER_USERNAME"),
-                "password": env("DJANGO_SUPERUSER_PASSWORD"),
-            },
+            json=ClerkLogin.load().sign_in(),
             timeout=10,
         )
         assert response.status_code == 200, f"no API token: {response.text}"

@@ -10,7 +10,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from events import codec
-from stack.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

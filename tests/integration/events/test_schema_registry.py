@@ -19,7 +19,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from events import codec
 from events.topics import DerivedTopics
-from stack.settings import settings
+from kernel.settings import settings
 from tests.support.scratch_topics import scratch_topics
 from tests.support.stack_control import kill_hard, wait_restarted
 

@@ -17,10 +17,10 @@ from ops_stack import BrokenConnector, NotFailedYet
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 from typer.testing import CliRunner
 
+from kernel.connector import load_connector
+from kernel.kafka_client import librdkafka
+from kernel.settings import settings
 from ops.cli import app
-from stack.connector import load_connector
-from stack.kafka_client import librdkafka
-from stack.settings import settings
 from tests.support.registry import forget_subjects
 from tests.support.teller import Teller
 

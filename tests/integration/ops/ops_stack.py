@@ -10,8 +10,8 @@ from pathlib import Path
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from stack.kafka_client import librdkafka
-from stack.settings import env, settings
+from kernel.kafka_client import librdkafka
+from kernel.settings import database_login
 
 # The installed command, beside the interpreter running the tests.
 BANKCTL = Path(sys.executable).parent / "bankctl"
@@ -71,15 +71,7 @@ class Account:
 
 
 def _db() -> MySQLdb.Connection:
-    config = settings()
-    return MySQLdb.connect(
-        host=env("BANK_DB_HOST", config.host),
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-        autocommit=True,
-    )
+    return MySQLdb.connect(**database_login(), autocommit=True)
 
 
 def quiet_accounts(count: int) -> list[Account]:

@@ -17,8 +17,8 @@ from test_ops_consume import balance_changed, jsonl
 from typer.testing import CliRunner
 
 from events import codec, topics
+from kernel.settings import REPO_ROOT
 from ops.cli import app
-from stack.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

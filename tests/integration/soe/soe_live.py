@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from confluent_kafka import Producer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import ClientConnection, connect
@@ -20,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from events import codec
 from events.topics import DerivedTopics
+from kernel import live_token
 
 RECEIVE_TIMEOUT = 15.0
 IDLE_TIMEOUT_SECONDS = 2  # of the impatient test gateway
@@ -54,16 +54,14 @@ class Minter:
         self, customer_id: int | None, *, staff: bool = False, ttl: float = 300, **claims: Any
     ) -> str:
         now = int(time.time())
-        body = {
-            "sub": "clerk" if staff else f"customer-{customer_id}",
-            "customer_id": None if staff else customer_id,
-            "scope": "feed:all" if staff else "feed:own",
-            "iat": now,
-            "exp": int(now + ttl),
-            "jti": uuid.uuid4().hex,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA")
+        body = live_token.claims(
+            subject="clerk" if staff else f"customer-{customer_id}",
+            customer_id=customer_id,
+            staff=staff,
+            issued_at=now,
+            expires_at=int(now + ttl),
+        )
+        return live_token.sign({**body, **claims}, self.key)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 from soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
 from websockets.exceptions import ConnectionClosed
 
-from stack.settings import settings
+from kernel.settings import settings
 
 pytestmark = pytest.mark.integration
 

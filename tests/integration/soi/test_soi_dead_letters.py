@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from stack.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka
 from tests.support.scratch_worker import scratch_worker
 from tests.support.topics import read
 

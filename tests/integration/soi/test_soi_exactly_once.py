@@ -14,7 +14,7 @@ import pytest
 from mirakuru import HTTPExecutor
 
 from events import topics
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 from tests.support import bank_db
 from tests.support.stack_control import kill_hard, wait_restarted
 from tests.support.teller import Booking, Teller

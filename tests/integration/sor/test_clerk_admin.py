@@ -8,9 +8,9 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from kernel.settings import settings
 from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
-from stack.settings import settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.test import Client
 
-from stack.settings import LOCAL_ONLY_DEFAULTS, REPO_ROOT
+from kernel.settings import LOCAL_ONLY_DEFAULTS, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

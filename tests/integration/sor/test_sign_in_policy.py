@@ -17,8 +17,8 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from sor.bank.api.sign_in import SignInThrottle
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.integration
 

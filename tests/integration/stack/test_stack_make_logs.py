@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

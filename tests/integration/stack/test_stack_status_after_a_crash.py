@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 from tests.support.stack_control import kill_hard, wait_restarted
 
 pytestmark = pytest.mark.integration

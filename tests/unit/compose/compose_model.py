@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -21,8 +21,8 @@ from xml.etree import ElementTree
 
 import yaml
 
+from kernel.settings import Settings, settings
 from stack import processes
-from stack.settings import Settings, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -127,7 +127,7 @@ def local_processes(config: Settings | None = None) -> dict[str, processes.Proce
 
 def container_settings() -> Settings:
     """The defaults, but listening on every interface, as in a container."""
-    return replace(default_settings(), host=CONTAINER_HOST)
+    return default_settings().changed(host=CONTAINER_HOST)
 
 
 def container_processes() -> dict[str, processes.Process]:

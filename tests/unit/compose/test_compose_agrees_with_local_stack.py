@@ -28,10 +28,10 @@ from compose_model import (
     services,
 )
 
+from kernel.connector import load_connector
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from stack import processes
-from stack.connector import load_connector
 from stack.readiness import KafkaReady
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 

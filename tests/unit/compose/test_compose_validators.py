@@ -26,7 +26,7 @@ from compose_model import (
     stages,
 )
 
-from stack.settings import LOCAL_ONLY_DEFAULTS
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 
