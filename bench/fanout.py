@@ -1,4 +1,4 @@
-"""The fan-out benchmark (issue 16): thousands of live-feed clients on one gateway.
+"""The fan-out benchmark: thousands of live-feed clients on one gateway.
 
 Two shapes: *broadcast*, every client watching the same few accounts (a dashboard on many
 screens), and *spread*, client i watching bench account i mod the accounts (changes flowing over
@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bench import footprint as fp
-from stack.settings import REPO_ROOT, Settings
+from bench.children import stop
+from kernel.settings import REPO_ROOT, Settings
 
 HANDSHAKES_AT_ONCE = 50  # per client process
 SETTLE_SECONDS = 3.0  # after the last client subscribed, before the memory is read
@@ -147,14 +148,13 @@ def bench_gateway(
             raise RuntimeError(f"the bench gateway was not ready in 180 s; see {log_path}")
         yield BenchGateway(url, process.pid, env, signing_key)
     finally:
-        # uvicorn raises the signal it stopped on again once stopped: SIGINT's KeyboardInterrupt
-        # still lets cProfile write its file, SIGTERM would not.
-        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if profile:
+            # uvicorn raises the signal it stopped on again once stopped: SIGINT's
+            # KeyboardInterrupt still lets cProfile write its file, SIGTERM would not.
+            process.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(30)
+        stop(process, 30)
 
 
 # -- the client processes -------------------------------------------------------------------

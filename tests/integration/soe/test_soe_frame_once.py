@@ -11,8 +11,9 @@ import threading
 import time
 
 import pytest
-from soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, sequences
-from test_soe_gateway_capacity import tiny_receive_buffer
+
+from tests.integration.soe.test_soe_gateway_capacity import tiny_receive_buffer
+from tests.support.soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, sequences
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-from soe_factories import balance_state, change
 from websockets.frames import Frame as WsFrame
 from websockets.streams import StreamReader
 
@@ -17,6 +16,7 @@ from soe.auth import Principal
 from soe.connections import Connection, Frame, Hub, SendQueue
 from soe.protocol import CloseCode, Subscribe
 from soe.wire import text_frame
+from tests.support.soe_factories import balance_state, change
 
 pytestmark = pytest.mark.unit
 IBAN = "DE44500105175407324931"

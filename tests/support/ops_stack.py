@@ -1,8 +1,9 @@
 """Helpers of bankctl's integration tests: producing to and reading scratch topics, picking
-accounts. Bookings go through tests.support.teller."""
+accounts. Bookings go through bench.teller."""
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from stack.kafka_client import librdkafka
-from stack.settings import env, settings
+from kernel.kafka_client import librdkafka
+from kernel.settings import database_login
 
 # The installed command, beside the interpreter running the tests.
 BANKCTL = Path(sys.executable).parent / "bankctl"
@@ -71,15 +72,7 @@ class Account:
 
 
 def _db() -> MySQLdb.Connection:
-    config = settings()
-    return MySQLdb.connect(
-        host=env("BANK_DB_HOST", config.host),
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-        autocommit=True,
-    )
+    return MySQLdb.connect(**database_login(), autocommit=True)
 
 
 def quiet_accounts(count: int) -> list[Account]:
@@ -108,3 +101,27 @@ class BrokenConnector:
 
 class NotFailedYet(AssertionError):
     pass
+
+
+def jsonl(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def balance_changed(iban: str, sequence: int = 1) -> dict:
+    return {
+        "event_id": f"test:{iban}:{sequence}",
+        "iban": iban,
+        "account_id": 1,
+        "customer_id": None,
+        "currency": "EUR",
+        "old_balance": 100,
+        "new_balance": 142,
+        "delta": 42,
+        "sequence": sequence,
+        "committed_at": 1,
+        "captured_at": 2,
+        "derived_at": 3,
+        "source_file": "test-bin.000001",
+        "source_pos": 4,
+        "source_row": 0,
+    }

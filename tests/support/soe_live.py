@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from confluent_kafka import Producer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import ClientConnection, connect
@@ -20,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from events import codec
 from events.topics import DerivedTopics
+from kernel import live_token
 
 RECEIVE_TIMEOUT = 15.0
 IDLE_TIMEOUT_SECONDS = 2  # of the impatient test gateway
@@ -32,12 +31,6 @@ def new_iban() -> str:
 
 def new_customer_id() -> int:
     return 10**9 + secrets.randbelow(10**9)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def now_ms() -> int:
@@ -54,16 +47,14 @@ class Minter:
         self, customer_id: int | None, *, staff: bool = False, ttl: float = 300, **claims: Any
     ) -> str:
         now = int(time.time())
-        body = {
-            "sub": "clerk" if staff else f"customer-{customer_id}",
-            "customer_id": None if staff else customer_id,
-            "scope": "feed:all" if staff else "feed:own",
-            "iat": now,
-            "exp": int(now + ttl),
-            "jti": uuid.uuid4().hex,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA")
+        body = live_token.claims(
+            subject="clerk" if staff else f"customer-{customer_id}",
+            customer_id=customer_id,
+            staff=staff,
+            issued_at=now,
+            expires_at=int(now + ttl),
+        )
+        return live_token.sign({**body, **claims}, self.key)
 
 
 @dataclass

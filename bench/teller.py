@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from stack.settings import Settings, env
+from bench.clerk import api_token
+from kernel.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,9 @@ class DepositRefused(AssertionError):
 
 class Teller:
     def __init__(self, config: Settings) -> None:
-        response = httpx.post(
-            f"{config.sor_url}/api/auth/token/",
-            json={
-                "username": env("DJANGO_SUPERUSER_USERNAME"),
-                "password": env("DJANGO_SUPERUSER_PASSWORD"),
-            },
-            timeout=10,
-        )
-        assert response.status_code == 200, f"no API token: {response.text}"
         self.http = httpx.Client(
             base_url=config.sor_url,
-            headers={"Authorization": f"Token {response.json()['token']}"},
+            headers={"Authorization": f"Token {api_token(config)}"},
             timeout=30,
             limits=httpx.Limits(max_connections=16),
         )

@@ -6,32 +6,19 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import websockets
 
+from kernel.settings import Settings
 from sor.bank.live_tokens import mint, signing_key
-from stack.settings import Settings, env
-
-
-def live_token(config: Settings, username: str, password: str) -> str:
-    response = httpx.post(
-        f"{config.sor_url}/api/auth/live-token/",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    assert response.status_code == 200, f"no live token for {username}: {response.text}"
-    return response.json()["token"]
-
-
-def clerk_token(config: Settings) -> str:
-    return live_token(config, env("DJANGO_SUPERUSER_USERNAME"), env("DJANGO_SUPERUSER_PASSWORD"))
+from sor.config import SystemOfRecordSettings
 
 
 def customer_token(config: Settings, customer_id: int, ttl_seconds: int = 300) -> str:
     """A live-feed token for a test's own customer, who has no dashboard sign-in: minted with the
     system of record's own key and code, as its sign-in would mint it."""
     key = signing_key(
-        env("BANK_LIVE_TOKEN_PRIVATE_KEY", ""), config.path("keys", "live-token-ed25519.pem")
+        SystemOfRecordSettings.load().live_token_private_key,
+        config.path("keys", "live-token-ed25519.pem"),
     )
     subject = f"test-customer-{customer_id}"
     token = mint(

@@ -1,4 +1,5 @@
-"""Read-only look-ups in the system of record's database, to pick accounts for a test."""
+"""The system of record's database from the side: a connection as the bank's user, and the
+read-only look-ups that pick accounts for a drill or a test."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 
 import MySQLdb
 
-from stack.settings import Settings, env
-from tests.support.teller import Booking
+from bench.teller import Booking
+from kernel.settings import Settings, database_login
 
 
 @dataclass(frozen=True)
@@ -19,14 +20,9 @@ class AccountRow:
     currency: str
 
 
-def _connect(config: Settings) -> MySQLdb.Connection:
-    return MySQLdb.connect(
-        host=config.host,
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-    )
+def connect(config: Settings, **options: object) -> MySQLdb.Connection:
+    """A connection to the bank's database as the bank's user (BANK_DB_PASSWORD)."""
+    return MySQLdb.connect(**database_login(config), **options)
 
 
 DEMO_USERNAME = "demo"  # sor.bank.demo_data's; that module needs Django, these helpers do not
@@ -50,7 +46,7 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
     else:
         query += f"AND {_NO_LOGIN} "
     query += "ORDER BY a.updated_at LIMIT 1"
-    connection = _connect(config)
+    connection = connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(query, params)
@@ -65,7 +61,7 @@ def open_accounts(
     config: Settings, count: int, excluding: Collection[str] = ()
 ) -> list[AccountRow]:
     """`count` open accounts of customers without a login, none of the IBANs `excluding` names."""
-    connection = _connect(config)
+    connection = connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(
@@ -84,7 +80,7 @@ def open_accounts(
 
 def balances(config: Settings) -> dict[str, int]:
     """Every account's balance in the system of record, by IBAN."""
-    connection = _connect(config)
+    connection = connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute("SELECT iban, balance FROM account")
@@ -96,7 +92,7 @@ def balances(config: Settings) -> dict[str, int]:
 def entries_booked_with_keys(config: Settings, key_prefix: str) -> list[Booking]:
     """Every ledger entry committed by a request whose Idempotency-Key starts with the prefix:
     what really got booked, whether or not its requester heard the answer."""
-    connection = _connect(config)
+    connection = connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(
@@ -112,7 +108,7 @@ def entries_booked_with_keys(config: Settings, key_prefix: str) -> list[Booking]
 def demo_entries_beyond_the_seed(config: Settings) -> list[str]:
     """Ledger entries on the demo customer's accounts other than their seeded opening balances:
     what a test or benchmark wrote where a new user will look."""
-    connection = _connect(config)
+    connection = connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
 import httpx
 
-from stack import status
-from stack.connector import connector_state, load_connector
-from stack.settings import Settings
+from kernel.connector import load_connector
+from kernel.settings import Settings
+from kernel.wait import poll, wait_until
+from ops.connector import Connect, running
+from ops.errors import OpsError
+from stack import pids, status
 
 
 def component(config: Settings, name: str) -> dict:
@@ -19,33 +21,40 @@ def component(config: Settings, name: str) -> dict:
     return current["components"][name]
 
 
+def _signal_group(current: dict, signum: int) -> None:
+    """Signals the component's process group, when its leader is still the process the status
+    names (stack/pids.py): never a process that was given its pid since."""
+    if not pids.send(current["pid"], current.get("pid_started"), signum, group=True):
+        raise ProcessLookupError(
+            f"{current['name']} (pid {current['pid']}) is not the process the status names"
+        )
+
+
 def kill_hard(config: Settings, name: str) -> int:
     """kill -9 the component's process group; returns the restart count before the kill."""
     before = component(config, name)
-    os.killpg(before["pid"], signal.SIGKILL)
+    _signal_group(before, signal.SIGKILL)
     return before["restarts"]
 
 
-def freeze(config: Settings, name: str) -> int:
+def freeze(config: Settings, name: str) -> dict:
     """SIGSTOP the component's process group: alive to the supervisor, deaf to everyone else.
-    Returns the process group, for `thaw`."""
-    group = component(config, name)["pid"]
-    os.killpg(group, signal.SIGSTOP)
-    return group
+    Returns what `thaw` needs."""
+    frozen = component(config, name)
+    _signal_group(frozen, signal.SIGSTOP)
+    return frozen
 
 
-def thaw(group: int) -> None:
-    os.killpg(group, signal.SIGCONT)
+def thaw(frozen: dict) -> None:
+    _signal_group(frozen, signal.SIGCONT)
 
 
 def wait_restarted(config: Settings, name: str, restarts_before: int, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def restarted() -> bool:
         now = component(config, name)
-        if now["restarts"] > restarts_before and now["state"] == "ready":
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{name} was not restarted and ready within {timeout:.0f}s")
+        return now["restarts"] > restarts_before and now["state"] == "ready"
+
+    wait_until(restarted, timeout=timeout, what=f"{name} to be restarted and ready", every=0.5)
 
 
 def wait_served(config: Settings, name: str, seconds: float, timeout: float = 180) -> None:
@@ -74,12 +83,12 @@ def unhealthy(config: Settings) -> dict[str, str]:
     }
     name, _ = load_connector()
     try:
-        connector = connector_state(config, name)
-        states = [connector["connector"]["state"], *(t["state"] for t in connector["tasks"])]
-        if not connector["tasks"] or set(states) != {"RUNNING"}:
+        connector = Connect(config.connect_url, timeout=10).status(name)
+        if not connector.tasks or not running(connector):
+            states = [connector.state, *(t.state for t in connector.tasks)]
             problems.setdefault("connector", f"connector {name} is {'/'.join(states)}")
-    except httpx.HTTPError as error:
-        problems.setdefault("connector", f"Connect does not answer ({type(error).__name__})")
+    except OpsError as error:
+        problems.setdefault("connector", error.what)
     soi_ready = f"http://{config.host}:{config.soi_web_port}/ready/"
     if not _answers_ready(soi_ready):
         problems.setdefault("soi", f"{soi_ready} is not ready")
@@ -105,9 +114,9 @@ def _gateway_feed(config: Settings) -> str:
 
 
 def wait_healthy(config: Settings, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while (problems := unhealthy(config)) and time.monotonic() < deadline:
-        time.sleep(1)
+    problems = poll(
+        lambda: unhealthy(config), until=lambda found: not found, timeout=timeout, every=1
+    )
     if problems:
         raise TimeoutError(
             f"the stack is not healthy after {timeout:.0f}s: {'; '.join(problems.values())}"
@@ -120,12 +129,7 @@ def heal(config: Settings) -> list[str]:
     restarted = []
     for name in unhealthy(config):
         if name == "connector":
-            connector, _ = load_connector()
-            httpx.post(
-                f"{config.connect_url}/connectors/{connector}/restart",
-                params={"includeTasks": "true", "onlyFailed": "true"},
-                timeout=30,
-            ).raise_for_status()
+            Connect(config.connect_url, timeout=30).restart(load_connector()[0], only_failed=True)
         elif name in (current := status.read(config) or {}).get("components", {}):
             if current["components"][name]["state"] == "ready":
                 wait_restarted(config, name, kill_hard(config, name))

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack.settings import ConfigurationError, env, settings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from kernel.settings import BankSettings, ConfigurationError, Settings
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = {
@@ -46,48 +48,40 @@ CONNECT_CLIENT_PREFIXES = ("", "producer.", "consumer.", "admin.")
 SCHEMA_HISTORY_PREFIXES = ("schema.history.internal.producer.", "schema.history.internal.consumer.")
 
 
-class Secret:
-    """A value that shows as stars in any repr, str or log line; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-@dataclass(frozen=True)
-class KafkaClientSettings:
+class KafkaClientSettings(BankSettings):
     """Where Kafka is and how to authenticate to it, for any client library."""
 
-    bootstrap: str
+    model_config = SettingsConfigDict(env_prefix="BANK_KAFKA_")
+
+    bootstrap: str | None = None  # the shared settings' (the local broker) unless set
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
-    sasl_password: Secret | None = field(default=None, repr=False)
+    sasl_password: SecretStr | None = Field(default=None, repr=False)
     # PEM file of the CA that signed the brokers' certificates; None: the system's trust store.
     ssl_ca_location: Path | None = None
 
-    def __post_init__(self) -> None:
+    @field_validator("security_protocol", "sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    def _complete(self) -> None:
+        if self.bootstrap is None:
+            self._fill("bootstrap", Settings.load().kafka_bootstrap)
         if self.security_protocol not in PROTOCOLS:
             raise ConfigurationError(
                 f"BANK_KAFKA_SECURITY_PROTOCOL={self.security_protocol!r} is not one of "
                 f"{', '.join(PROTOCOLS)}"
             )
-        if self.uses_sasl:
+        if not self.uses_sasl:
+            # Only SASL reads the login: left over from another setup, it must not leak into
+            # a client's config.
+            for name in ("sasl_mechanism", "sasl_username", "sasl_password"):
+                self._fill(name, None)
+        else:
+            if self.sasl_mechanism is None:
+                self._fill("sasl_mechanism", DEFAULT_MECHANISM)
             if self.sasl_mechanism not in MECHANISMS:
                 raise ConfigurationError(
                     f"BANK_KAFKA_SASL_MECHANISM={self.sasl_mechanism!r} is not one of "
@@ -98,11 +92,13 @@ class KafkaClientSettings:
                     f"BANK_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
                     f"BANK_KAFKA_SASL_USERNAME and {PASSWORD_VARIABLE}"
                 )
-        if self.ssl_ca_location is not None and not self.ssl_ca_location.is_file():
-            raise ConfigurationError(
-                f"BANK_KAFKA_SSL_CA_LOCATION={self.ssl_ca_location} is not a readable file; "
-                "point it at the PEM file of the brokers' CA"
-            )
+        if self.ssl_ca_location is not None:
+            self._fill("ssl_ca_location", self.ssl_ca_location.expanduser())
+            if not self.ssl_ca_location.is_file():
+                raise ConfigurationError(
+                    f"BANK_KAFKA_SSL_CA_LOCATION={self.ssl_ca_location} is not a readable file; "
+                    "point it at the PEM file of the brokers' CA"
+                )
 
     @property
     def uses_sasl(self) -> bool:
@@ -128,7 +124,7 @@ class KafkaClientSettings:
             assert self.sasl_password is not None
             config["sasl.mechanism"] = self.sasl_mechanism
             config["sasl.username"] = self.sasl_username
-            config["sasl.password"] = self.sasl_password.reveal()
+            config["sasl.password"] = self.sasl_password.get_secret_value()
         if self.uses_tls:
             # "probe": librdkafka looks in the system's usual places for the public CAs.
             config["ssl.ca.location"] = str(self.ssl_ca_location or "probe")
@@ -147,7 +143,7 @@ class KafkaClientSettings:
             assert self.sasl_password is not None
             config["sasl_mechanism"] = self.sasl_mechanism
             config["sasl_plain_username"] = self.sasl_username
-            config["sasl_plain_password"] = self.sasl_password.reveal()
+            config["sasl_plain_password"] = self.sasl_password.get_secret_value()
         if self.uses_tls:
             config["ssl_context"] = self.ssl_context()
         return config
@@ -188,7 +184,7 @@ class KafkaClientSettings:
         assert self.sasl_password is not None and self.sasl_mechanism is not None
         # The provider pastes the value between the quotes as it is, and JAAS reads a quote or a
         # backslash in it as syntax: such a password would fail obscurely at the broker.
-        if any(c in self.sasl_password.reveal() for c in '"\\'):
+        if any(c in self.sasl_password.get_secret_value() for c in '"\\'):
             raise ConfigurationError(
                 f"{PASSWORD_VARIABLE} contains a double quote or a backslash, which Kafka's Java "
                 "clients (JAAS) cannot take from the environment; use a password without them"
@@ -206,20 +202,9 @@ class KafkaClientSettings:
 
 def from_environment(bootstrap: str | None = None) -> KafkaClientSettings:
     """The settings from BANK_KAFKA_*; ``bootstrap`` overrides BANK_KAFKA_BOOTSTRAP (a flag)."""
-    protocol = env("BANK_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
-    sasl = protocol.startswith("SASL_")
-    password = env(PASSWORD_VARIABLE, "")
-    ca = env("BANK_KAFKA_SSL_CA_LOCATION", "")
-    return KafkaClientSettings(
-        bootstrap=bootstrap or settings().kafka_bootstrap,
-        security_protocol=protocol,
-        sasl_mechanism=env("BANK_KAFKA_SASL_MECHANISM", DEFAULT_MECHANISM).strip().upper()
-        if sasl
-        else None,
-        sasl_username=env("BANK_KAFKA_SASL_USERNAME", "") or None if sasl else None,
-        sasl_password=Secret(password) if sasl and password else None,
-        ssl_ca_location=Path(ca).expanduser() if ca else None,
-    )
+    if bootstrap:
+        return KafkaClientSettings.load(bootstrap=bootstrap)
+    return KafkaClientSettings.load()
 
 
 def check_for_the_local_broker() -> None:
