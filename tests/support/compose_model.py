@@ -29,7 +29,10 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 CONFIG_CHECK = REPO_ROOT / "compose" / "config-check"
-DOCKERFILES = {name: REPO_ROOT / name / "Dockerfile" for name in ("sor", "soi", "soe")}
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+# The Dockerfile's targets: each of our services, as docker-compose.yml builds them, and the ops
+# CLI's image (run by hand, not by compose).
+TARGETS = ("sor", "soi", "soe", "ops")
 CONTAINER_HOST = "0.0.0.0"
 PUBLISH_HOST = "127.0.0.1"
 
@@ -162,7 +165,7 @@ class Instruction:
     stage: int
 
 
-def dockerfile_instructions(path: Path) -> list[Instruction]:
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[Instruction]:
     """Instructions with continuation lines joined and comments dropped; stage counts FROMs."""
     instructions: list[Instruction] = []
     pending = ""
@@ -185,28 +188,66 @@ def dockerfile_instructions(path: Path) -> list[Instruction]:
     return instructions
 
 
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    base: str
+    instructions: list[Instruction]
+
+
+def stages(path: Path = DOCKERFILE) -> dict[str, Stage]:
+    """Each stage by name (`FROM <base> AS <name>`), in the file's order."""
+    found: dict[str, Stage] = {}
+    instructions = dockerfile_instructions(path)
+    for start in (i for i in instructions if i.keyword == "FROM"):
+        base, _, name = start.arguments.partition(" AS ")
+        assert name, f"name every stage: FROM {start.arguments}"
+        own = [i for i in instructions if i.stage == start.stage and i.keyword != "FROM"]
+        found[name.strip()] = Stage(name.strip(), base.strip(), own)
+    return found
+
+
+def external_bases(path: Path = DOCKERFILE) -> list[str]:
+    """The images the stages start FROM that are not stages of the file."""
+    all_stages = stages(path)
+    return [stage.base for stage in all_stages.values() if stage.base not in all_stages]
+
+
+def image_instructions(target: str, path: Path = DOCKERFILE) -> list[Instruction]:
+    """What builds the target's image: its stage and the stages it starts FROM, base first.
+    (Stages it only copies files from are not in it.)"""
+    all_stages = stages(path)
+    chain: list[Instruction] = []
+    name = target
+    while name in all_stages:
+        chain = all_stages[name].instructions + chain
+        name = all_stages[name].base
+    assert chain, f"the Dockerfile has no target {target!r}"
+    return chain
+
+
 def exec_form(arguments: str) -> list[str]:
     return json.loads(arguments)
 
 
-def dockerfile_cmd(path: Path) -> list[str]:
-    (cmd,) = [i for i in dockerfile_instructions(path) if i.keyword == "CMD"]
+def dockerfile_cmd(target: str) -> list[str]:
+    cmd = [i for i in image_instructions(target) if i.keyword == "CMD"][-1]
     return exec_form(cmd.arguments)
 
 
-def dockerfile_healthcheck(path: Path) -> list[str]:
-    (check,) = [i for i in dockerfile_instructions(path) if i.keyword == "HEALTHCHECK"]
+def dockerfile_healthcheck(target: str) -> list[str]:
+    check = [i for i in image_instructions(target) if i.keyword == "HEALTHCHECK"][-1]
     _options, _, command = check.arguments.partition(" CMD ")
     return exec_form(command)
 
 
-def final_stage(path: Path) -> list[Instruction]:
-    instructions = dockerfile_instructions(path)
-    last = max(i.stage for i in instructions)
-    return [i for i in instructions if i.stage == last]
+def copied_stages(target: str) -> list[str]:
+    """The stages the target's image copies files from (COPY --from=<stage>)."""
+    copies = [i.arguments for i in image_instructions(target) if i.keyword == "COPY"]
+    return [m[1] for m in (re.search(r"--from=(\S+)", c) for c in copies) if m]
 
 
-def copy_sources(path: Path) -> list[str]:
+def copy_sources(path: Path = DOCKERFILE) -> list[str]:
     """What each COPY takes from the build context (not from another stage)."""
     sources = []
     for instruction in dockerfile_instructions(path):
@@ -214,6 +255,15 @@ def copy_sources(path: Path) -> list[str]:
             continue
         words = [w for w in shlex.split(instruction.arguments) if not w.startswith("--")]
         sources += words[:-1]
+    return sources
+
+
+def image_copies(target: str) -> list[str]:
+    """What the target's image takes from the build context, beside its packages."""
+    sources = []
+    for instruction in image_instructions(target):
+        if instruction.keyword == "COPY" and "--from=" not in instruction.arguments:
+            sources += shlex.split(instruction.arguments)[:-1]
     return sources
 
 
