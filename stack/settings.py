@@ -53,6 +53,13 @@ def env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
 
 
+def _at_least_one(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ConfigurationError(f"{name}={value} must be at least 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path
@@ -67,6 +74,8 @@ class Settings:
     registry_health_port: int
     sor_port: int
     soe_port: int
+    soe_gateways: int
+    soe_gateway_port: int
     soi_web_port: int
     soi_workers: int
     kafka_heap: str
@@ -96,6 +105,14 @@ class Settings:
     def soe_url(self) -> str:
         return f"http://{self.host}:{self.soe_port}"
 
+    def gateway_port(self, gateway: int) -> int:
+        """Where gateway ``n`` listens: the dashboard's port itself when there is one gateway;
+        behind the balancer (which then holds the dashboard's port) from
+        BANK_SOE_GATEWAY_PORT on."""
+        if self.soe_gateways == 1:
+            return self.soe_port
+        return self.soe_gateway_port + gateway - 1
+
     @property
     def dashboard_origins(self) -> list[str]:
         """Origins allowed to ask for live-feed tokens and to open the live feed."""
@@ -110,6 +127,7 @@ class Settings:
 @cache
 def settings() -> Settings:
     registry_port = env_int("BANK_REGISTRY_PORT", 8081)
+    soe_port = env_int("BANK_SOE_PORT", 8001)
     return Settings(
         state_dir=Path(env("BANK_STATE_DIR", str(REPO_ROOT / ".bank"))).resolve(),
         host=env("BANK_HOST", "127.0.0.1"),
@@ -123,7 +141,11 @@ def settings() -> Settings:
         # Quarkus serves health on a management port of its own; next to the API's by default.
         registry_health_port=env_int("BANK_REGISTRY_HEALTH_PORT", registry_port + 1),
         sor_port=env_int("BANK_SOR_PORT", 8000),
-        soe_port=env_int("BANK_SOE_PORT", 8001),
+        soe_port=soe_port,
+        # Gateways, each with its one Kafka consumer; from two on, HAProxy holds BANK_SOE_PORT
+        # and the gateways listen from BANK_SOE_GATEWAY_PORT on (the dashboard's port plus 10).
+        soe_gateways=_at_least_one("BANK_SOE_GATEWAYS", 1),
+        soe_gateway_port=env_int("BANK_SOE_GATEWAY_PORT", soe_port + 10),
         soi_web_port=env_int("BANK_SOI_WEB_PORT", 6066),
         # Faust workers sharing the input's partitions (each on the next web port).
         soi_workers=env_int("BANK_SOI_WORKERS", 1),

@@ -6,10 +6,12 @@ so the bank's real topics never see a test account or a deliberately broken reco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,7 @@ from mirakuru import HTTPExecutor
 from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
+from stack.balancer import Server, haproxy_config, server_states
 from stack.kafka_client import librdkafka
 from stack.settings import REPO_ROOT, settings
 from tests.support.scratch_topics import scratch_topics
@@ -238,3 +241,78 @@ def compressing_gateway(
     """A gateway that negotiates permessage-deflate, as BANK_SOE_WS_COMPRESSION=true asks."""
     env = _gateway_env(kafka_bootstrap, topics, signing_key, BANK_SOE_WS_COMPRESSION="true")
     yield from _start_gateway("soe-gateway-compressing", env, "/ready")
+
+
+@dataclass
+class Balanced:
+    """Two gateways behind HAProxy, configured as the stack configures them (stack/balancer.py)."""
+
+    balancer: Gateway
+    gateways: list[Gateway]
+
+    def serving(self) -> list[Gateway]:
+        """The gateways that hold a websocket now."""
+        return [g for g in self.gateways if g.metric("soe_connections")]
+
+
+# Per gateway: the limit test opens connections from other loopback addresses until refused.
+BALANCED_PER_ADDRESS = 3
+
+
+@pytest.fixture
+def balanced(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Balanced]:
+    """A balancer on a free port in front of two gateways of this test alone."""
+    front = free_port()
+    origin = f"http://127.0.0.1:{front}"
+    env = _gateway_env(
+        kafka_bootstrap,
+        topics,
+        signing_key,
+        BANK_DASHBOARD_ORIGINS=origin,
+        BANK_TRUSTED_PROXIES="127.0.0.1",
+        BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS=str(BALANCED_PER_ADDRESS),
+    )
+    with contextlib.ExitStack() as started:
+        gateways = [
+            started.enter_context(contextlib.contextmanager(_start_gateway)(name, env, "/ready"))
+            for name in ("soe-balanced-1", "soe-balanced-2")
+        ]
+        config = ARTIFACTS / "haproxy-balanced.cfg"
+        config.write_text(
+            haproxy_config(
+                host="127.0.0.1",
+                port=front,
+                servers=[
+                    Server(f"soe-{n}", "127.0.0.1", gateway.port)
+                    for n, gateway in enumerate(gateways, 1)
+                ],
+                max_connections=2000,
+                stats_socket=ARTIFACTS / f"haproxy-{front}.sock",
+            )
+        )
+        log = started.enter_context((ARTIFACTS / "haproxy-balanced.log").open("w"))
+        executor = HTTPExecutor(
+            ["haproxy", "-W", "-db", "-f", str(config)],
+            url=f"{origin}/ready",
+            method="GET",
+            status=200,
+            timeout=30,
+            stdout=log,
+            stderr=log,
+        )
+        executor.start()
+        started.callback(executor.stop)
+        balancer = Gateway(front, executor, ARTIFACTS / "haproxy-balanced.log")
+        _wait_until_both_up(balancer, gateways)
+        yield Balanced(balancer, gateways)
+
+
+def _wait_until_both_up(balancer: Gateway, gateways: list[Gateway], timeout: float = 15) -> None:
+    """Until the balancer's health checks have found both gateways ready."""
+    socket_path = ARTIFACTS / f"haproxy-{balancer.port}.sock"
+    deadline = time.monotonic() + timeout
+    while list((states := server_states(socket_path)).values()) != ["UP"] * len(gateways):
+        assert time.monotonic() < deadline, f"the balancer sees the gateways as {states}"
+        time.sleep(0.2)
