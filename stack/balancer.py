@@ -43,13 +43,21 @@ def haproxy_config(
     servers: list[Server],
     max_connections: int,
     stats_socket: Path,
+    nameserver: str | None = None,
 ) -> str:
-    """The configuration of a balancer listening on ``host:port`` in front of ``servers``."""
+    """The configuration of a balancer listening on ``host:port`` in front of ``servers``.
+    With a ``nameserver`` the servers' names are looked up again while it runs (a container
+    started again may get a new address) and may be unknown when it starts."""
+    check = "check"
+    resolvers: list[str] = []
+    if nameserver is not None:
+        check += " resolvers names init-addr last,libc,none"
+        resolvers = ["resolvers names", f"    nameserver dns {nameserver}", "    hold valid 5s", ""]
     lines = [
         "# Rendered by stack/balancer.py from the environment; edits are overwritten.",
         "global",
         "    log stdout format raw local0 info",
-        f"    maxconn {_max_connections(max_connections)}",
+        f"    maxconn {max_connections}",
         f"    stats socket {stats_socket} mode 600 level admin",
         "",
         "defaults",
@@ -68,6 +76,7 @@ def haproxy_config(
         "    timeout client-fin 10s",
         "    timeout check 3s",
         "",
+        *resolvers,
         "frontend dashboard",
         f"    bind {host}:{port}",
         "    http-request del-header X-Forwarded-For",
@@ -79,13 +88,14 @@ def haproxy_config(
         f"    option httpchk GET {HEALTH_PATH}",
         "    http-check expect status 200",
         "    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
-        *(f"    server {s.name} {s.host}:{s.port} check" for s in servers),
+        *(f"    server {s.name} {s.host}:{s.port} {check}" for s in servers),
     ]
     return "\n".join(lines) + "\n"
 
 
-def _max_connections(gateway_limit: int) -> int:
-    """The gateways' connection limits together, within what the open-file limit allows."""
+def max_connections_within_open_files(gateway_limit: int) -> int:
+    """The gateways' connection limits together, within what this machine's open-file limit
+    allows HAProxy."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = gateway_limit
     if hard == resource.RLIM_INFINITY:
@@ -120,3 +130,27 @@ def _parse_stat(text: str) -> dict[str, str]:
         if row.get("pxname") == "gateways" and row.get("svname") not in (None, "BACKEND"):
             states[row["svname"]] = row.get("status", "?")
     return states
+
+
+# The compose cluster variant (docker-compose.cluster.yml): two gateway containers on the
+# gateway's own port, HAProxy on the dashboard's port in a container of its own.
+COMPOSE_GATEWAYS = ("soe", "soe-2")
+COMPOSE_PORT = 8001
+COMPOSE_MAX_CONNECTIONS = 20_000
+
+
+def compose_config() -> str:
+    """compose/haproxy.cfg, which tests/unit/compose/ checks against this rendering."""
+    return haproxy_config(
+        host="0.0.0.0",
+        port=COMPOSE_PORT,
+        servers=[Server(name, name, COMPOSE_PORT) for name in COMPOSE_GATEWAYS],
+        max_connections=COMPOSE_MAX_CONNECTIONS,
+        stats_socket=Path("/tmp/balancer.sock"),
+        nameserver="127.0.0.11:53",  # Docker's own DNS inside every compose network
+    )
+
+
+if __name__ == "__main__":
+    # `python -m stack.balancer > compose/haproxy.cfg` renders the compose variant's file.
+    print(compose_config(), end="")

@@ -381,7 +381,7 @@ def balancer_trusted_proxies(settings: Settings) -> str:
 def balancer(settings: Settings) -> Process:
     """HAProxy on the dashboard's port, in front of the gateways (stack/balancer.py)."""
     from soe.config import load_config
-    from stack.balancer import Server, haproxy_config
+    from stack.balancer import Server, haproxy_config, max_connections_within_open_files
 
     config = settings.path("config", "haproxy.cfg")
     servers = [
@@ -396,7 +396,9 @@ def balancer(settings: Settings) -> Process:
                 host=settings.host,
                 port=settings.soe_port,
                 servers=servers,
-                max_connections=load_config().limits.total * len(servers),
+                max_connections=max_connections_within_open_files(
+                    load_config().limits.total * len(servers)
+                ),
                 stats_socket=balancer_socket(settings),
             )
         )
