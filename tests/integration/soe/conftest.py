@@ -11,12 +11,12 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from balanced import BALANCED_PER_ADDRESS, Balanced
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -241,22 +241,6 @@ def compressing_gateway(
     """A gateway that negotiates permessage-deflate, as BANK_SOE_WS_COMPRESSION=true asks."""
     env = _gateway_env(kafka_bootstrap, topics, signing_key, BANK_SOE_WS_COMPRESSION="true")
     yield from _start_gateway("soe-gateway-compressing", env, "/ready")
-
-
-@dataclass
-class Balanced:
-    """Two gateways behind HAProxy, configured as the stack configures them (stack/balancer.py)."""
-
-    balancer: Gateway
-    gateways: list[Gateway]
-
-    def serving(self) -> list[Gateway]:
-        """The gateways that hold a websocket now."""
-        return [g for g in self.gateways if g.metric("soe_connections")]
-
-
-# Per gateway: the limit test opens connections from other loopback addresses until refused.
-BALANCED_PER_ADDRESS = 3
 
 
 @pytest.fixture

@@ -6,14 +6,18 @@ each client's own address, not the balancer's."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
-from conftest import BALANCED_PER_ADDRESS, Balanced
+from balanced import BALANCED_PER_ADDRESS, Balanced
+from playwright.sync_api import expect
 from soe_live import Client, new_customer_id
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +163,34 @@ def test_the_per_address_limit_counts_each_clients_own_address_through_the_balan
                 await client.ws.close()
 
     asyncio.run(scenario())
+
+
+def test_the_dashboard_through_the_balancer_moves_to_the_other_gateway_missing_nothing(
+    balanced, minter, ledger, artifacts
+):
+    customer = new_customer_id()
+    iban = ledger.open_account(customer, balance=100_00)
+    ledger.flush()
+    token = minter.token(customer)
+    with chromium_page(width=390, height=844) as page:
+        page.add_init_script(f"sessionStorage.setItem('liveBank.token', {json.dumps(token)})")
+        page.goto(balanced.balancer.http + "/")
+        balance = page.locator(f'[data-iban="{iban}"][data-balance]')
+        expect(balance).to_have_attribute("data-balance", "10000", timeout=15_000)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        ledger.change(iban, 25_50, reason="Salary November")
+        ledger.flush()
+        expect(balance).to_have_attribute("data-balance", "12550", timeout=10_000)
+
+        (serving,) = balanced.serving()
+        serving.executor.kill()  # kill -9 of the dashboard's gateway
+        ledger.change(iban, -50_00, reason="Rent")
+        ledger.change(iban, 1_00, reason="Refund")
+        ledger.flush()
+
+        expect(balance).to_have_attribute("data-balance", "7650", timeout=15_000)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        movements = page.locator(f'[data-account="{iban}"] .movements li')
+        for reason in ("Salary November", "Rent", "Refund"):
+            expect(movements.filter(has_text=reason)).to_have_count(1)
+        page.screenshot(path=str(artifacts / "soe-dashboard-after-failover.png"), full_page=True)
