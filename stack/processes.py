@@ -373,9 +373,14 @@ def soe(settings: Settings, gateway: int = 1) -> Process:
 def balancer_trusted_proxies(settings: Settings) -> str:
     """BANK_TRUSTED_PROXIES of the gateways behind the balancer: the operator's, and the address
     the balancer connects from (the stack's host; loopback when it listens everywhere)."""
-    own = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    own = _local_address(settings)
     named = [p.strip() for p in env("BANK_TRUSTED_PROXIES", "").split(",") if p.strip()]
     return ",".join(dict.fromkeys([*named, own]))
+
+
+def _local_address(settings: Settings) -> str:
+    """Where the balancer reaches the gateways, and so the address they see it come from."""
+    return "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
 
 
 def balancer(settings: Settings) -> Process:
@@ -385,7 +390,7 @@ def balancer(settings: Settings) -> Process:
 
     config = settings.path("config", "haproxy.cfg")
     servers = [
-        Server(soe(settings, n).name, settings.host, settings.gateway_port(n))
+        Server(soe(settings, n).name, _local_address(settings), settings.gateway_port(n))
         for n in range(1, settings.soe_gateways + 1)
     ]
 
