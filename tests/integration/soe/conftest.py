@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -243,27 +244,44 @@ def compressing_gateway(
     yield from _start_gateway("soe-gateway-compressing", env, "/ready")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def balanced(
     kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
 ) -> Iterator[Balanced]:
+    """A balancer on a free port in front of two gateways, for the tests of one module that
+    kill none of them."""
+    with _balanced(_gateway_env(kafka_bootstrap, topics, signing_key)) as both:
+        yield both
+
+
+@pytest.fixture
+def balanced_to_kill(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Balanced]:
     """A balancer on a free port in front of two gateways of this test alone."""
+    with _balanced(_gateway_env(kafka_bootstrap, topics, signing_key)) as both:
+        yield both
+
+
+@contextlib.contextmanager
+def _balanced(env: dict[str, str]) -> Iterator[Balanced]:
+    """Two gateways (started at once) and HAProxy in front, configured by stack/balancer.py."""
     front = free_port()
     origin = f"http://127.0.0.1:{front}"
-    env = _gateway_env(
-        kafka_bootstrap,
-        topics,
-        signing_key,
-        BANK_DASHBOARD_ORIGINS=origin,
-        BANK_TRUSTED_PROXIES="127.0.0.1",
-        BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS=str(BALANCED_PER_ADDRESS),
-    )
-    with contextlib.ExitStack() as started:
-        gateways = [
-            started.enter_context(contextlib.contextmanager(_start_gateway)(name, env, "/ready"))
-            for name in ("soe-balanced-1", "soe-balanced-2")
+    env = {
+        **env,
+        "BANK_DASHBOARD_ORIGINS": origin,
+        "BANK_TRUSTED_PROXIES": "127.0.0.1",
+        "BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS": str(BALANCED_PER_ADDRESS),
+    }
+    gateway = contextlib.contextmanager(_start_gateway)
+    with contextlib.ExitStack() as started, ThreadPoolExecutor(2) as starting:
+        names = [f"soe-balanced-{front}-{n}" for n in (1, 2)]
+        starts = [
+            starting.submit(started.enter_context, gateway(name, env, "/ready")) for name in names
         ]
-        config = ARTIFACTS / "haproxy-balanced.cfg"
+        gateways = [start.result() for start in starts]
+        config = ARTIFACTS / f"haproxy-{front}.cfg"
         config.write_text(
             haproxy_config(
                 host="127.0.0.1",
@@ -276,7 +294,8 @@ def balanced(
                 stats_socket=ARTIFACTS / f"haproxy-{front}.sock",
             )
         )
-        log = started.enter_context((ARTIFACTS / "haproxy-balanced.log").open("w"))
+        log_path = ARTIFACTS / f"haproxy-{front}.log"
+        log = started.enter_context(log_path.open("w"))
         executor = HTTPExecutor(
             ["haproxy", "-W", "-db", "-f", str(config)],
             url=f"{origin}/ready",
@@ -288,7 +307,7 @@ def balanced(
         )
         executor.start()
         started.callback(executor.stop)
-        balancer = Gateway(front, executor, ARTIFACTS / "haproxy-balanced.log")
+        balancer = Gateway(front, executor, log_path)
         _wait_until_both_up(balancer, gateways)
         yield Balanced(balancer, gateways)
 

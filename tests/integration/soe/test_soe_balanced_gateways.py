@@ -89,8 +89,9 @@ def test_the_balancer_serves_the_dashboard_and_its_readiness(balanced):
 
 
 def test_a_killed_gateways_customers_resume_on_the_other_with_nothing_missed_or_repeated(
-    balanced, minter, ledger
+    balanced_to_kill, minter, ledger
 ):
+    balanced = balanced_to_kill
     customer = new_customer_id()
     iban = ledger.open_account(customer)
     ledger.flush()
@@ -166,8 +167,9 @@ def test_the_per_address_limit_counts_each_clients_own_address_through_the_balan
 
 
 def test_the_dashboard_through_the_balancer_moves_to_the_other_gateway_missing_nothing(
-    balanced, minter, ledger, artifacts
+    balanced_to_kill, minter, ledger, artifacts
 ):
+    balanced = balanced_to_kill
     customer = new_customer_id()
     iban = ledger.open_account(customer, balance=100_00)
     ledger.flush()
