@@ -13,6 +13,7 @@ import pytest
 
 from stack import processes
 from stack.balancer import Server, _parse_stat, haproxy_config
+from stack.cli import balancer_line
 from stack.settings import ConfigurationError, settings
 
 pytestmark = pytest.mark.unit
@@ -103,3 +104,9 @@ def test_the_stats_answer_gives_each_gateways_state():
         "gateways,BACKEND,0,UP,1\n"
     )
     assert _parse_stat(answer) == {"soe": "UP", "soe-2": "DOWN"}
+
+
+def test_make_status_says_which_gateways_the_balancer_sends_clients_to():
+    line = balancer_line({"soe": "UP", "soe-2": "DOWN"})
+    assert line == "balancer sends clients to: soe UP, soe-2 DOWN"
+    assert "does not answer" in balancer_line({})
