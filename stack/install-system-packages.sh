@@ -9,6 +9,8 @@ packages=(
   kcat                            # inspecting the JSON topics by hand
   chromium                        # the dashboard's browser tests (headless)
   haproxy                         # the balancer in front of the gateways (BANK_SOE_GATEWAYS)
+  podman runc debootstrap         # the image smoke (compose/podman-smoke.sh): build and run
+                                  # our images without Docker, on a base made locally
 )
 
 missing=()

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack import kafka_client
+from kernel import kafka_client
+from kernel.settings import DatabaseAdministration, Settings, TopicSettings, comma_separated
+from stack import LOG4J_CONFIG
+from stack.database import initialise_data_dir, mariadb_data_dir, mariadb_socket
 from stack.readiness import HttpReady, KafkaReady, TcpReady
-from stack.settings import LOG4J_CONFIG, Settings, env
 
 Readiness = Callable[[], bool]
 
@@ -61,17 +63,7 @@ def _write_properties(path: Path, properties: dict[str, object]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def mariadb_data_dir(settings: Settings) -> Path:
-    return settings.path("data", "mariadb")
-
-
-def mariadb_socket(settings: Settings) -> Path:
-    return settings.path("run", "mariadb.sock")
-
-
 def mariadb(settings: Settings) -> Process:
-    from stack.database import initialise_data_dir
-
     run_as = ["--user=root"] if os.geteuid() == 0 else []
     return Process(
         name="mariadb",
@@ -120,7 +112,7 @@ def kafka_properties(settings: Settings) -> dict[str, object]:
         "log.dirs": settings.path("data", "kafka"),
         # Topics are created explicitly: by Connect for CDC, by the Faust worker for the rest.
         "auto.create.topics.enable": "false",
-        "num.partitions": 6,
+        "num.partitions": TopicSettings.load().partitions,
         "offsets.topic.replication.factor": 1,
         "transaction.state.log.replication.factor": 1,
         "transaction.state.log.min.isr": 1,
@@ -203,7 +195,7 @@ def connect(settings: Settings) -> Process:
             "BANK_DB_HOST": settings.host,
             "BANK_DB_PORT": str(settings.db_port),
             "BANK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "BANK_CDC_DB_PASSWORD": env("BANK_CDC_DB_PASSWORD"),
+            "BANK_CDC_DB_PASSWORD": DatabaseAdministration.load().cdc_password,
         },
         env_names=(
             "BANK_DB_HOST",
@@ -374,7 +366,7 @@ def balancer_trusted_proxies(settings: Settings) -> str:
     """BANK_TRUSTED_PROXIES of the gateways behind the balancer: the operator's, and the address
     the balancer connects from (the stack's host; loopback when it listens everywhere)."""
     own = _local_address(settings)
-    named = [p.strip() for p in env("BANK_TRUSTED_PROXIES", "").split(",") if p.strip()]
+    named = comma_separated(os.environ.get("BANK_TRUSTED_PROXIES", ""))
     return ",".join(dict.fromkeys([*named, own]))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bench.chaos.faults import Fault
 from bench.chaos.watchers import WatcherReport
-from stack.settings import Settings
+from kernel.settings import Settings
 
 # "Within a few seconds": the dashboard's first reconnect waits 0.5 s, the balancer sends it to
 # a gateway that answers; beyond this something waited for the killed gateway to come back.

@@ -7,9 +7,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from stack.settings import Settings
+from bench.chaos.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
+from kernel.settings import Settings
 from stack.supervisor import STABLE_SECONDS
-from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
 # With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n; with
@@ -41,11 +41,11 @@ class Fault:
             restarts = kill_hard(config, self.component)
             wait_restarted(config, self.component, restarts, restart_timeout)
         else:
-            group = freeze(config, self.component)
+            frozen = freeze(config, self.component)
             try:
                 time.sleep(FREEZE_SECONDS)
             finally:
-                thaw(group)
+                thaw(frozen)
         return time.monotonic() - started
 
 

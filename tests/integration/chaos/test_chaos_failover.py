@@ -11,7 +11,7 @@ import pytest
 from bench.chaos.failover import FAILOVER_LIMIT_SECONDS, failover_faults, is_gateway_failover
 from bench.chaos.faults import COMPONENTS
 from bench.chaos.report import summary
-from stack.settings import settings
+from kernel.settings import settings
 
 pytestmark = pytest.mark.integration
 

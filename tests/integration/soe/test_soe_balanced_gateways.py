@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from balanced import BALANCED_PER_ADDRESS, Balanced
 from playwright.sync_api import expect
-from soe_live import Client, new_customer_id
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.support.balanced_gateways import BALANCED_PER_ADDRESS, Balanced
 from tests.support.browser import chromium_page
+from tests.support.soe_live import Client, new_customer_id
 
 pytestmark = pytest.mark.integration
 

@@ -1,20 +1,18 @@
 """The replicated stages' faults and a killed gateway's failover verdict."""
 
-import dataclasses
-
 import pytest
 
 from bench.chaos import faults
 from bench.chaos.failover import FAILOVER_LIMIT_SECONDS, failover_faults, judge_failover
 from bench.chaos.faults import Fault
 from bench.chaos.watchers import WatcherReport
-from stack.settings import settings
+from kernel.settings import settings
 
 pytestmark = pytest.mark.unit
 
 
 def stack(gateways: int = 1, workers: int = 1):
-    return dataclasses.replace(settings(), soe_gateways=gateways, soi_workers=workers)
+    return settings().model_copy(update={"soe_gateways": gateways, "soi_workers": workers})
 
 
 def away(*outages: float) -> WatcherReport:

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import pytest
-from compose_loader import build_config_check
+
+from tests.support.compose_loader import build_config_check
 
 
 @pytest.fixture(scope="session")

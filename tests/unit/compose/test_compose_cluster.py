@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compose_model import COMPOSE_FILE, ENV_EXAMPLE, REPO_ROOT, is_one_shot
 
 from stack.balancer import COMPOSE_GATEWAYS, compose_config
+from tests.support.compose_model import COMPOSE_FILE, ENV_EXAMPLE, REPO_ROOT, is_one_shot
 
 pytestmark = pytest.mark.unit
 

@@ -11,10 +11,10 @@ from unittest import mock
 
 import pytest
 
+from kernel.settings import ConfigurationError, settings
 from stack import processes
 from stack.balancer import Server, _parse_stat, haproxy_config
 from stack.cli import balancer_line
-from stack.settings import ConfigurationError, settings
 
 pytestmark = pytest.mark.unit
 
