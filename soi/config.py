@@ -9,7 +9,10 @@ from stack.kafka_client import librdkafka
 from stack.settings import env, env_int, settings
 
 TOPIC_PARTITIONS = env_int("BANK_TOPIC_PARTITIONS", 6)
-TOPIC_REPLICATION = env_int("BANK_TOPIC_REPLICATION", 1)
+# One copy per Kafka node, up to three (stack/settings.py), unless said otherwise.
+TOPIC_REPLICATION = env_int("BANK_TOPIC_REPLICATION", settings().replication_factor)
+# With three copies a write waits for two of them (acks=all): losing a node loses nothing.
+TOPIC_MIN_INSYNC = 2 if TOPIC_REPLICATION >= 3 else 1
 KAFKA_BOOTSTRAP = settings().kafka_bootstrap
 # The derived topics, and the worker's consumer group and state, live under one namespace.
 TOPICS = derived_topics(env("BANK_TOPIC_NAMESPACE", DEFAULT_NAMESPACE))

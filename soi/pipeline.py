@@ -117,6 +117,8 @@ class Pipeline:
             {
                 **config.client,
                 "transactional.id": config.instance,
+                # What transactions require anyway, said here: every in-sync copy has the batch.
+                "acks": "all",
                 "transaction.timeout.ms": config.transaction_timeout_ms,
                 # Java's partitioner: keys land where every other Kafka client puts them.
                 "partitioner": "murmur2_random",

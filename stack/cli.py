@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, kafka_client, status
+from stack import install, kafka_client, status, topology
 from stack.settings import REPO_ROOT, ConfigurationError, settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -76,6 +76,11 @@ def up() -> None:
         if current["phase"] == "ready":
             _print_where_to_go()
         return
+    try:
+        topology.claim_state(config)
+    except ConfigurationError as error:
+        console.print(f"[bold red]Not starting:[/] {error}")
+        raise typer.Exit(2) from None
     install.install_jars(config)
     for folder in ("logs", "run", "data"):
         config.path(folder).mkdir(parents=True, exist_ok=True)

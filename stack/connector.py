@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from stack import kafka_client
-from stack.settings import REPO_ROOT, Settings
+from stack.settings import REPO_ROOT, Settings, settings
 
 CONNECTOR_FILE = REPO_ROOT / "connect" / "sor-connector.json"
 
@@ -20,10 +20,24 @@ class ConnectorFailed(RuntimeError):
 
 def load_connector(path: Path = CONNECTOR_FILE) -> tuple[str, dict[str, str]]:
     """The connector's name and config, with the TLS and SASL settings of Debezium's schema-history
-    clients (they do not inherit the worker's) from the environment."""
+    clients (they do not inherit the worker's) from the environment, and the topology's
+    replication."""
     spec = json.loads(path.read_text())
     security = kafka_client.from_environment().debezium_schema_history()
-    return spec["name"], {**spec["config"], **security}
+    return spec["name"], {**spec["config"], **security, **replication(settings())}
+
+
+def replication(config: Settings) -> dict[str, str]:
+    """The CDC topics Connect creates get a copy per Kafka node (the file's 1 is the single
+    node's) and, on a cluster, wait for two copies of each write. Debezium's schema history
+    writes with acks=1 unless told: on a cluster it waits for every in-sync copy too."""
+    if config.replication_factor == 1:
+        return {}
+    return {
+        "topic.creation.default.replication.factor": str(config.replication_factor),
+        "topic.creation.default.min.insync.replicas": str(config.min_insync_replicas),
+        "schema.history.internal.producer.acks": "all",
+    }
 
 
 def register(settings: Settings, path: Path = CONNECTOR_FILE) -> str:

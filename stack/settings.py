@@ -27,6 +27,27 @@ LOCAL_ONLY_DEFAULTS = {
 }
 
 
+# What BANK_TOPOLOGY=cluster fills in, each a knob of its own that the environment can still set:
+# every stage replicated (Kafka 3 nodes, Connect 2 workers, Faust 2 workers, 2 gateways).
+TOPOLOGIES: dict[str, dict[str, int]] = {
+    "single": {
+        "BANK_KAFKA_NODES": 1,
+        "BANK_CONNECT_WORKERS": 1,
+        "BANK_SOI_WORKERS": 1,
+        "BANK_SOE_GATEWAYS": 1,
+    },
+    "cluster": {
+        "BANK_KAFKA_NODES": 3,
+        "BANK_CONNECT_WORKERS": 2,
+        "BANK_SOI_WORKERS": 2,
+        "BANK_SOE_GATEWAYS": 2,
+    },
+}
+# Heaps of a cluster's JVMs: three brokers and two Connect workers beside the rest of the stack
+# on a 2-core / 24 GiB machine that other stacks share.
+CLUSTER_HEAPS = {"BANK_KAFKA_HEAP": "384m", "BANK_CONNECT_HEAP": "512m"}
+
+
 class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which variable to set."""
 
@@ -69,17 +90,55 @@ class Settings:
     soe_port: int
     soi_web_port: int
     soi_workers: int
+    topology: str
+    kafka_nodes: int
+    connect_workers: int
+    soe_gateways: int
     kafka_heap: str
     connect_heap: str
     registry_heap: str
 
     @property
     def kafka_bootstrap(self) -> str:
-        return env("BANK_KAFKA_BOOTSTRAP", f"{self.host}:{self.kafka_port}")
+        nodes = ",".join(f"{self.host}:{self.kafka_node_port(n)}" for n in self.kafka_node_ids)
+        return env("BANK_KAFKA_BOOTSTRAP", nodes)
+
+    @property
+    def kafka_node_ids(self) -> range:
+        return range(1, self.kafka_nodes + 1)
+
+    def kafka_node_port(self, node: int) -> int:
+        """Node ``n`` listens for clients two ports after node n - 1 (9092, 9094, 9096), its
+        controller one above that (9093, 9095, 9097)."""
+        return self.kafka_port + 2 * (node - 1)
+
+    def kafka_node_controller_port(self, node: int) -> int:
+        return self.kafka_controller_port + 2 * (node - 1)
+
+    @property
+    def replication_factor(self) -> int:
+        """Every topic's copies: one per node, up to three."""
+        return min(self.kafka_nodes, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """With three copies a write waits for two: one node may be lost, none acknowledged."""
+        return 2 if self.replication_factor >= 3 else 1
 
     @property
     def connect_url(self) -> str:
-        return f"http://{self.host}:{self.connect_port}"
+        return self.connect_worker_url(1)
+
+    def connect_worker_port(self, worker: int) -> int:
+        """Connect worker ``n`` serves its REST API on the first one's port plus n - 1."""
+        return self.connect_port + worker - 1
+
+    def connect_worker_url(self, worker: int) -> str:
+        return f"http://{self.host}:{self.connect_worker_port(worker)}"
+
+    @property
+    def connect_worker_urls(self) -> list[str]:
+        return [self.connect_worker_url(n) for n in range(1, self.connect_workers + 1)]
 
     @property
     def schema_registry_url(self) -> str:
@@ -107,9 +166,26 @@ class Settings:
         return self.state_dir.joinpath(*parts)
 
 
+def topology() -> str:
+    name = env("BANK_TOPOLOGY", "single").strip().lower()
+    if name not in TOPOLOGIES:
+        raise ConfigurationError(f"BANK_TOPOLOGY={name!r} is not one of {', '.join(TOPOLOGIES)}")
+    return name
+
+
+def _count(name: str, preset: str) -> int:
+    """A stage's number of processes: its own variable, else the topology's preset."""
+    count = env_int(name, TOPOLOGIES[preset][name])
+    if count < 1:
+        raise ConfigurationError(f"{name}={count} must be at least 1")
+    return count
+
+
 @cache
 def settings() -> Settings:
     registry_port = env_int("BANK_REGISTRY_PORT", 8081)
+    preset = topology()
+    heaps = CLUSTER_HEAPS if preset == "cluster" else {}
     return Settings(
         state_dir=Path(env("BANK_STATE_DIR", str(REPO_ROOT / ".bank"))).resolve(),
         host=env("BANK_HOST", "127.0.0.1"),
@@ -126,8 +202,12 @@ def settings() -> Settings:
         soe_port=env_int("BANK_SOE_PORT", 8001),
         soi_web_port=env_int("BANK_SOI_WEB_PORT", 6066),
         # Faust workers sharing the input's partitions (each on the next web port).
-        soi_workers=env_int("BANK_SOI_WORKERS", 1),
-        kafka_heap=env("BANK_KAFKA_HEAP", "512m"),
-        connect_heap=env("BANK_CONNECT_HEAP", "768m"),
+        soi_workers=_count("BANK_SOI_WORKERS", preset),
+        topology=preset,
+        kafka_nodes=_count("BANK_KAFKA_NODES", preset),
+        connect_workers=_count("BANK_CONNECT_WORKERS", preset),
+        soe_gateways=_count("BANK_SOE_GATEWAYS", preset),
+        kafka_heap=env("BANK_KAFKA_HEAP", heaps.get("BANK_KAFKA_HEAP", "512m")),
+        connect_heap=env("BANK_CONNECT_HEAP", heaps.get("BANK_CONNECT_HEAP", "768m")),
         registry_heap=env("BANK_REGISTRY_HEAP", "256m"),
     )

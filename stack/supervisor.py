@@ -151,6 +151,17 @@ class Supervisor:
             ) from error
         self._set_state(process.name, "ready", executor.process.pid if executor.process else None)
 
+    def start_together(self, group: list[processes.Process]) -> None:
+        """Starts each on a thread of its own and waits for all: the nodes of a Kafka cluster,
+        none of which is ready before a majority of its controllers is up."""
+        if len(group) == 1:
+            self.start_process(group[0])
+            return
+        with ThreadPoolExecutor(len(group), thread_name_prefix="start") as pool:
+            started = [pool.submit(self.start_process, process) for process in group]
+            for future in started:
+                future.result()  # raises what stopped the first that failed
+
     def run_task(self, step: str, task: Callable[[], None]) -> None:
         self._publish(step)
         task()
@@ -178,15 +189,19 @@ class Supervisor:
             "creating the bank database and its users",
             lambda: database.ensure_accounts(self.settings, self.os_user),
         )
-        self._publish("starting Kafka (KRaft)")
-        self.start_process(infrastructure["kafka"])
+        nodes = processes.kafka_nodes(self.settings)
+        self._publish(
+            "starting Kafka (KRaft)" if len(nodes) == 1 else f"starting Kafka ({len(nodes)} nodes)"
+        )
+        self.start_together(nodes)
         # The registry (half a minute on two cores) is first needed by the worker: it starts
         # while Connect does, and the applications wait for it.
         background = ThreadPoolExecutor(1, thread_name_prefix="start-registry")
         try:
             registry = background.submit(self.start_process, infrastructure["registry"])
             self._publish("starting Kafka Connect and the schema registry")
-            self.start_process(infrastructure["connect"])
+            for worker in processes.connect_workers(self.settings):
+                self.start_process(worker)
             self._prepare_applications()
             self._publish("waiting for the schema registry")
             registry.result()  # raises what stopped it

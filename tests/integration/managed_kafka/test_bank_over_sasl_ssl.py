@@ -32,7 +32,7 @@ from mirakuru import HTTPExecutor
 
 from events import topics
 from stack import connector, processes
-from stack.kafka_client import KafkaClientSettings, Secret, librdkafka
+from stack.kafka_client import KafkaClientSettings, Secret, producer_config
 from stack.settings import REPO_ROOT, settings
 from tests.support.bank_db import open_eur_account
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
@@ -234,7 +234,7 @@ def test_a_change_reaches_the_customers_websocket_over_sasl_ssl(
     customer_id = 10**9 + secrets.randbelow(10**8)
     iban = f"DE{secrets.randbelow(90) + 10}{secrets.randbelow(10**18):018d}"
     row = {"id": account_id, "iban": iban, "customer_id": customer_id}
-    producer = Producer(librdkafka(extra={"partitioner": "murmur2_random", "linger.ms": 0}))
+    producer = Producer(producer_config(extra={"partitioner": "murmur2_random", "linger.ms": 0}))
     key = json.dumps({"account_id": account_id}).encode()
 
     def capture(*records: bytes) -> None:

@@ -23,7 +23,7 @@ from mirakuru import HTTPExecutor
 from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
 from events.topics import DerivedTopics
-from stack.kafka_client import librdkafka
+from stack.kafka_client import librdkafka, producer_config
 from stack.settings import REPO_ROOT, settings
 from tests.support.scratch_topics import scratch_topics
 
@@ -183,7 +183,7 @@ def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
 @pytest.fixture
 def ledger(kafka_bootstrap: str, topics: DerivedTopics) -> Iterator[Ledger]:
     producer = Producer(
-        librdkafka(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
+        producer_config(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
     )
     book = Ledger(producer, topics)
     try:

@@ -23,7 +23,7 @@ from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
 from soi.upgrade import adopt_legacy_state, legacy_names
-from stack.kafka_client import librdkafka
+from stack.kafka_client import librdkafka, producer_config
 from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
@@ -43,7 +43,7 @@ class Scratch:
     pipeline: PipelineConfig
 
     def plant(self, values: list[bytes]) -> None:
-        producer = Producer(librdkafka(self.config.kafka_bootstrap))
+        producer = Producer(producer_config(self.config.kafka_bootstrap))
         for value in values:
             producer.produce(self.pipeline.input_topic, value, b'{"account_id":7}', PARTITION)
         assert producer.flush(10) == 0
@@ -203,7 +203,7 @@ def test_an_upgraded_stack_takes_over_the_faust_table_workers_memory_and_progres
     try:
         scratch.plant([opened(1000), *booking(100, 1000, 200, 1), *booking(-50, 1100, 300, 2)])
         remembered = AccountMemory(SourcePosition("bank-bin.000002", 201, 0), 2, 1100)
-        producer = Producer(librdkafka(bootstrap))
+        producer = Producer(producer_config(bootstrap))
         producer.produce(changelog, orjson.dumps(remembered.to_json()), b'"7"', PARTITION)
         assert producer.flush(10) == 0
         old = Consumer(librdkafka(bootstrap, {"group.id": legacy_group}))
