@@ -101,9 +101,17 @@ def topics_table(topics: list[TopicSummary]) -> Table:
     short = narrow()
     table = Table(title=f"{len(topics)} topics", box=box.SIMPLE_HEAD if short else box.HEAVY_HEAD)
     names = (
-        ("topic", "parts", "repl", "cleanup", "kept", "messages")
+        ("topic", "parts", "repl", "isr", "cleanup", "kept", "messages")
         if short
-        else ("topic", "partitions", "replication", "cleanup", "retention", "messages")
+        else (
+            "topic",
+            "partitions",
+            "replication",
+            "in sync (min)",
+            "cleanup",
+            "retention",
+            "messages",
+        )
     )
     for name in names:
         table.add_column(
@@ -118,11 +126,23 @@ def topics_table(topics: list[TopicSummary]) -> Table:
             escape(t.name),
             str(t.partitions),
             str(t.replication),
+            in_sync(t),
             t.cleanup_policy,
             "-" if compacted and "delete" not in t.cleanup_policy else retention(t.retention_ms),
             f"{'≤ ' if compacted else ''}{t.messages:,}",
         )
     return table
+
+
+def in_sync(topic: TopicSummary) -> str:
+    """The fewest in-sync copies of a partition and the least a write needs: "3 (2)"; red when
+    a partition has fewer than the minimum (writes to it are refused), yellow when one is short."""
+    text = f"{topic.in_sync} ({topic.min_insync if topic.min_insync is not None else '?'})"
+    if topic.min_insync is not None and topic.in_sync < topic.min_insync:
+        return f"[red]{text}[/]"
+    if topic.under_replicated:
+        return f"[yellow]{text}, {topic.under_replicated} short[/]"
+    return text
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -296,8 +316,8 @@ def _group_table(group: GroupLag) -> Table:
         f"{group.members} member(s), lag {group.total:,}",
         title_justify="left",
     )
-    for name in ("topic", "partition", "committed", "end", "lag"):
-        table.add_column(name, justify="left" if name == "topic" else "right")
+    for name in ("topic", "partition", "committed", "end", "lag", "worker"):
+        table.add_column(name, justify="left" if name in ("topic", "worker") else "right")
     for p in group.partitions:
         table.add_row(
             escape(p.topic),
@@ -305,11 +325,16 @@ def _group_table(group: GroupLag) -> Table:
             "none" if p.committed is None else f"{p.committed:,}",
             f"{p.end:,}",
             "-" if p.lag is None else f"{p.lag:,}",
+            escape(p.worker or "-"),
         )
     if not group.partitions:
-        table.add_row("(no committed offsets)", "", "", "", "")
+        table.add_row("(no committed offsets)", "", "", "", "", "")
     table.add_section()
-    table.add_row("[bold]total[/]", "", "", "", f"[bold]{group.total:,}[/]")
+    workers = group.by_worker()
+    if len(workers) > 1:
+        for worker, lag in sorted(workers.items()):
+            table.add_row(f"lag of {escape(worker)}", "", "", "", f"{lag:,}", "")
+    table.add_row("[bold]total[/]", "", "", "", f"[bold]{group.total:,}[/]", "")
     return table
 
 

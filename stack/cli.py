@@ -15,10 +15,11 @@ from typing import Any
 import psutil
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, kafka_client, status, topology
+from stack import install, kafka_client, overview, status, topology
 from stack.settings import REPO_ROOT, ConfigurationError, settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -41,10 +42,14 @@ def _print_where_to_go() -> None:
     console.print(f"  Customer dashboard     {config.soe_url}/")
     console.print(f"      login              demo / {env('BANK_DEMO_PASSWORD')}")
     console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
-    console.print(f"  Kafka                  {config.kafka_bootstrap}")
-    console.print(f"  Kafka Connect          {config.connect_url}/connectors")
+    console.print(f"  Kafka                  {config.kafka_bootstrap}", soft_wrap=True)
+    for url in config.connect_worker_urls:
+        console.print(f"  Kafka Connect          {url}/connectors")
     console.print(f"  Schema registry        {config.schema_registry_url}")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
+    if config.topology != "single":
+        console.print(f"  {overview.plan_line(config)}", soft_wrap=True)
+        console.print("  Where each stage runs: make status; the drills: docs/cluster.md")
     if os.environ.get("BANK_ENV", "local") == "local":
         console.print(
             "  [dim]These logins are local-only defaults; set the variables to change.[/]"
@@ -176,6 +181,10 @@ def show_status() -> None:
             str(component["restarts"]),
         )
     console.print(table)
+    console.print(overview.plan_line(config), soft_wrap=True)
+    if phase == "ready":
+        for line in overview.live_lines(config, current["components"].values()):
+            console.print(f"  {escape(line)}", soft_wrap=True)
     for line in restart_lines(current["components"].values()):
         console.print(line, soft_wrap=True)
     console.print(

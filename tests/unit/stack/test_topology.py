@@ -194,3 +194,20 @@ def test_the_shared_producer_config_says_acks_all_whatever_it_is_given():
 
 def test_connects_own_producers_wait_for_every_in_sync_copy():
     assert processes.connect_properties(configured())["producer.acks"] == "all"
+
+
+# -- the cluster stage of `make test` --------------------------------------------------------------
+
+
+def test_the_cluster_stage_runs_a_cluster_on_ports_of_its_own_within_the_env_files_block():
+    from tests.cluster.stage import stage_environment
+
+    moved = configured(**MOVED_PORTS)
+    environment = stage_environment(moved)
+    assert environment["BANK_TOPOLOGY"] == "cluster"
+    assert environment["BANK_STATE_DIR"] != str(moved.state_dir)
+    stage = configured(**{k: v for k, v in environment.items() if k.startswith("BANK_")})
+    stage_ports = {port for p in every_process(stage) for port in p.ports.values()}
+    default_ports = {port for p in every_process(moved) for port in p.ports.values()}
+    assert not stage_ports & default_ports
+    assert all(13000 <= port <= 13999 for port in stage_ports), sorted(stage_ports)
