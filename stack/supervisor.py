@@ -153,7 +153,8 @@ class Supervisor:
 
     def start_together(self, group: list[processes.Process]) -> None:
         """Starts each on a thread of its own and waits for all: the nodes of a Kafka cluster,
-        none of which is ready before a majority of its controllers is up."""
+        none of which is ready before a majority of its controllers is up; the Connect workers
+        of a group, which gain nothing by waiting for each other."""
         if len(group) == 1:
             self.start_process(group[0])
             return
@@ -200,8 +201,7 @@ class Supervisor:
         try:
             registry = background.submit(self.start_process, infrastructure["registry"])
             self._publish("starting Kafka Connect and the schema registry")
-            for worker in processes.connect_workers(self.settings):
-                self.start_process(worker)
+            self.start_together(processes.connect_workers(self.settings))
             self._prepare_applications()
             self._publish("waiting for the schema registry")
             registry.result()  # raises what stopped it
