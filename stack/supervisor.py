@@ -261,17 +261,34 @@ class Supervisor:
         self.stopping = True
         self.status.phase = "stopping"
         self._publish("stopping")
-        for name in reversed(list(self.executors)):
-            executor = self.executors[name]
-            log.info("stopping %s", name)
-            try:
-                executor.stop()
-            except Exception:  # a process that already died must not keep the others running
-                log.exception("stopping %s failed; killing it", name)
-                executor.kill()
-            self._set_state(name, "stopped")
+        for group in self._stop_groups():
+            with ThreadPoolExecutor(len(group), thread_name_prefix="stop") as pool:
+                list(pool.map(self._stop_one, group))
         self.status.phase = "stopped"
         self._publish("stopped")
+
+    def _stop_groups(self) -> list[list[str]]:
+        """The processes in reverse start order, each alone, except the nodes of a Kafka
+        cluster: stopped together, since a node shutting down cleanly asks the controller
+        quorum to move its leaders, and the last one left alone would wait minutes for it."""
+        nodes = {p.name for p in processes.kafka_nodes(self.settings)}
+        groups: list[list[str]] = []
+        for name in reversed(list(self.executors)):
+            if name in nodes and groups and groups[-1][0] in nodes:
+                groups[-1].append(name)
+            else:
+                groups.append([name])
+        return groups
+
+    def _stop_one(self, name: str) -> None:
+        executor = self.executors[name]
+        log.info("stopping %s", name)
+        try:
+            executor.stop()
+        except Exception:  # a process that already died must not keep the others running
+            log.exception("stopping %s failed; killing it", name)
+            executor.kill()
+        self._set_state(name, "stopped")
 
     def run(self) -> int:
         def request_stop(signum: int, _frame: object) -> None:
