@@ -211,3 +211,16 @@ def test_the_cluster_stage_runs_a_cluster_on_ports_of_its_own_within_the_env_fil
     default_ports = {port for p in every_process(moved) for port in p.ports.values()}
     assert not stage_ports & default_ports
     assert all(13000 <= port <= 13999 for port in stage_ports), sorted(stage_ports)
+
+
+def test_the_nodes_of_a_cluster_stop_together_and_everything_else_alone():
+    from stack.supervisor import Supervisor
+
+    config = configured(BANK_TOPOLOGY="cluster", BANK_STATE_DIR="/nonexistent/state")
+    supervisor = Supervisor(config)
+    started = [p.name for p in every_process(config)]
+    supervisor.executors = dict.fromkeys(started)  # type: ignore[arg-type]
+    groups = supervisor._stop_groups()
+    assert ["kafka-3", "kafka-2", "kafka"] in groups
+    assert all(len(g) == 1 for g in groups if g != ["kafka-3", "kafka-2", "kafka"])
+    assert [name for g in groups for name in g] == list(reversed(started))
