@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +15,8 @@ from bench.chaos.report import summary
 from stack.settings import Settings
 from tests.integration.chaos.conftest import CI_PLAN
 
-HERE = Path(__file__).parent
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.cluster)
     drills = [item for item in items if item.path.name == "test_cluster_drills.py"]
     items[:] = [item for item in items if item not in drills] + drills
 

@@ -17,7 +17,7 @@ from bench.chaos.cluster_faults import (
 )
 from bench.chaos.report import summary
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 
 @pytest.mark.parametrize("fault", [KILL_BROKER, RESTART_BROKERS, FREEZE_BROKER])

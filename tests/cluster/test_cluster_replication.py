@@ -10,7 +10,7 @@ from soi.config import STATE_TOPIC, TOPICS
 from stack.processes import REGISTRY_JOURNAL_TOPIC
 from tests.support import cluster
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 # Those whose loss would lose money or a customer's view; each must exist and be replicated.
 EXPECTED = {

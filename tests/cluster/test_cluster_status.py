@@ -15,7 +15,7 @@ from ops.cli import app
 from soi.config import DERIVATION_GROUP
 from stack.settings import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 
 def _run(*command: str) -> str:
