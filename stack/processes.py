@@ -267,7 +267,8 @@ def connect(settings: Settings, worker: int = 1) -> Process:
             "BANK_CDC_DB_PASSWORD",
             *kafka_client.VARIABLES,
         ),
-        start_timeout=180.0,
+        # The workers of a group start together, sharing the cores while they scan plugins.
+        start_timeout=180.0 * settings.connect_workers,
         prepare=lambda: _write_properties(config, connect_properties(settings, worker)),
     )
 
