@@ -43,7 +43,8 @@ def partitions(config: Settings, timeout: float = 10) -> list[PartitionCopies]:
 def min_insync_by_topic(config: Settings, topics: list[str]) -> dict[str, int]:
     """Each topic's min.insync.replicas as Kafka applies it (its own, else the broker's)."""
     resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in topics]
-    described = _admin(config).describe_configs(resources, request_timeout=15)
+    admin = _admin(config)  # kept until the answers are in: its end cancels them
+    described = admin.describe_configs(resources, request_timeout=15)
     return {
         resource.name: int(future.result()["min.insync.replicas"].value)
         for resource, future in described.items()
