@@ -16,6 +16,7 @@ import psutil
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from sor.bank.demo_accounts import demo_accounts_line
@@ -48,7 +49,7 @@ def _print_where_to_go() -> None:
     console.print(f"  Schema registry        {config.schema_registry_url}")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
     if config.topology != "single":
-        console.print(f"  {overview.plan_line(config)}", soft_wrap=True)
+        console.print(Padding(overview.plan_line(config), (0, 0, 0, 2)))
         console.print("  Where each stage runs: make status; the drills: docs/cluster.md")
     if os.environ.get("BANK_ENV", "local") == "local":
         console.print(
@@ -181,10 +182,11 @@ def show_status() -> None:
             str(component["restarts"]),
         )
     console.print(table)
-    console.print(overview.plan_line(config), soft_wrap=True)
+    # Wrapped to the terminal's width (80 columns when not a terminal), like the table.
+    console.print(overview.plan_line(config))
     if phase == "ready":
         for line in overview.live_lines(config, current["components"].values()):
-            console.print(f"  {escape(line)}", soft_wrap=True)
+            console.print(Padding(escape(line), (0, 0, 0, 2)))
     for line in restart_lines(current["components"].values()):
         console.print(line, soft_wrap=True)
     console.print(

@@ -14,11 +14,12 @@ TIMEOUT_SECONDS = 3.0
 
 def plan_line(config: Settings) -> str:
     """The topology as configured (no service asked)."""
-    copies = f"replication {config.replication_factor}, min in-sync {config.min_insync_replicas}"
     return (
-        f"topology {config.topology}: Kafka {config.kafka_nodes} node(s) ({copies}), "
-        f"Connect {config.connect_workers} worker(s), Faust {config.soi_workers} worker(s), "
-        f"{config.soe_gateways} gateway(s)"
+        f"topology {config.topology}: Kafka {config.kafka_nodes} node(s), Connect "
+        f"{config.connect_workers} worker(s), Faust {config.soi_workers} worker(s), "
+        f"{config.soe_gateways} gateway(s); each topic {config.replication_factor} "
+        f"cop{'y' if config.replication_factor == 1 else 'ies'}, a write needs "
+        f"{config.min_insync_replicas}"
     )
 
 
