@@ -17,7 +17,9 @@ from bench.chaos.cluster_faults import (
 )
 from bench.chaos.report import summary
 
-pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+# A rolling restart waits for three brokers in turn to rejoin and catch up: more than the
+# suite's 10 minutes per test when the machine is busy.
+pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(1500)]
 
 
 @pytest.mark.parametrize("fault", [KILL_BROKER, RESTART_BROKERS, FREEZE_BROKER])
