@@ -27,9 +27,7 @@ def _run(*command: str) -> str:
 
 
 def test_make_status_shows_where_each_stage_runs(cluster_stack):
-    output = _run("-m", "stack", "status")
-    assert all(len(row) <= 80 for row in output.splitlines()), output
-    shown = " ".join(output.split())
+    shown = " ".join(_run("-m", "stack", "status").split())
     assert "topology cluster: Kafka 3 node(s), Connect 2 worker(s), Faust 2 worker(s)" in shown
     assert "each topic 3 copies, a write needs 2" in shown
     assert "brokers 1, 2, 3 of 3 in the cluster" in shown
