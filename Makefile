@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 
-.PHONY: up down status logs wipe test test-unit lint format install help bench chaos
+.PHONY: up down status logs wipe test test-unit test-sor lint format install help bench chaos
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
@@ -13,6 +13,7 @@ help:
 	@echo "              the cluster stage on a 3-broker stack of its own (docs/cluster.md)"
 	@echo "make status   state of each component     make logs   follow every log (C=soi: one)"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
+	@echo "make test-sor the system of record's tests, on MariaDB alone (no Kafka needed)"
 	@echo "make lint     ruff check and format check"
 	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
 	@echo "make chaos    kill -9 and freeze each component under load, then check nothing was lost"
@@ -64,6 +65,11 @@ chaos: up
 
 test-unit: $(VENV)/.installed
 	@$(PY) -m pytest -m unit
+
+# The system of record's tests need MariaDB alone: started without Kafka when nothing runs.
+test-sor: $(VENV)/.installed
+	@$(STACK) up --database-only
+	@$(PY) -m pytest -m database
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .

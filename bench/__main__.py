@@ -7,7 +7,7 @@ Scenarios (all of them, in this order, when none is named):
               spread, while changes flow (bench/fanout.py)
   compare     polling the REST API and a consumer-per-connection gateway against ours, 100/500
   footprint   memory and CPU of every component, idle and at the highest sustained rate
-  derivation  events per second one Faust worker derives, and the delay it adds (issue 5)
+  derivation  events per second one Faust worker derives, and the delay it adds
 
 Each scenario writes bench/results/<time>-<scenario>.json (every figure, the settings, the
 machine), a Markdown summary and PNG plots. `--quick` runs short steps, to prove it works.
@@ -33,8 +33,9 @@ from rich.progress import (
 )
 
 from bench import load, report
+from bench.clerk import api_token
 from bench.scenarios import SCENARIOS, Context
-from stack.settings import settings
+from kernel.settings import settings
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 # Wide tables also when the output goes to a file or a CI log (rich assumes 80 columns there).
@@ -102,7 +103,7 @@ def main(
         bench_accounts = load.bench_accounts(accounts)
         for chatty in ("httpx", "matplotlib", "aiokafka"):  # Django's set-up logs at INFO
             logging.getLogger(chatty).setLevel(logging.WARNING)
-        token = load.api_token()
+        token = api_token(config)
     facts = report.machine()
     run_settings = {
         "command": shlex.join(["python", "-m", "bench", *sys.argv[1:]]),

@@ -22,7 +22,6 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.hops import polled_delay
 from soe.protocol import MAX_ACCOUNTS_PER_SUBSCRIBE
-from stack.settings import Settings, env
 
 TIMING_FIELDS = ("committed_at", "captured_at", "derived_at", "sent_at")
 HANDSHAKES_AT_ONCE = 100
@@ -38,20 +37,6 @@ def raise_open_files_limit() -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def live_token(config: Settings) -> str:
-    """A staff live-feed token for the clerk: it may watch any account."""
-    response = httpx.post(
-        f"{config.sor_url}/api/auth/live-token/",
-        json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
-        },
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["token"]
 
 
 class FeedClient:

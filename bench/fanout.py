@@ -1,4 +1,4 @@
-"""The fan-out benchmark (issue 16): thousands of live-feed clients on one gateway.
+"""The fan-out benchmark: thousands of live-feed clients on one gateway.
 
 Two shapes: *broadcast*, every client watching the same few accounts (a dashboard on many
 screens), and *spread*, client i watching bench account i mod the accounts (changes flowing over
@@ -31,7 +31,8 @@ import httpx
 import psutil
 
 from bench import footprint as fp
-from stack.settings import REPO_ROOT, Settings
+from bench.children import stop
+from kernel.settings import REPO_ROOT, Settings
 
 HANDSHAKES_AT_ONCE = 50  # per client process
 SETTLE_SECONDS = 3.0  # after the last client subscribed, before the memory is read
@@ -106,12 +107,7 @@ def bench_gateway(
             raise RuntimeError(f"the bench gateway was not ready in 180 s; see {log_path}")
         yield BenchGateway(url, process.pid, env)
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 30)
 
 
 # -- the client processes -------------------------------------------------------------------

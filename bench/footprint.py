@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import MySQLdb
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import bank_db
 from bench.hops import cpu_percent
+from kernel.settings import Settings
 from stack import status
-from stack.settings import Settings, env
 
 SAMPLE_SECONDS = 1.0
 
@@ -147,13 +147,7 @@ def gateway_metrics(config: Settings) -> dict[str, float]:
 
 def db_questions(config: Settings) -> int:
     """MariaDB's count of statements received from clients since it started (all clients)."""
-    connection = MySQLdb.connect(
-        host=config.host,
-        port=config.db_port,
-        user=config.db_user,
-        password=env("BANK_DB_PASSWORD"),
-        database=config.db_name,
-    )
+    connection = bank_db.connect(config)
     try:
         cursor = connection.cursor()
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
@@ -177,3 +171,42 @@ class QueryRate:
         t0, q0 = self._start
         q1 = db_questions(self.config)
         self.per_second = (q1 - q0) / (time.monotonic() - t0)
+
+
+class CpuSampler:
+    """The CPU seconds a process has used, sampled five times a second on a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._samples: list[tuple[float, float]] = []  # (epoch seconds, CPU seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-cpu", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()  # one after the last event, however soon it came
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            if not self._sample():
+                return
+
+    def _sample(self) -> bool:
+        try:
+            times = self._process.cpu_times()
+        except psutil.NoSuchProcess:
+            return False
+        self._samples.append((time.time(), times.user + times.system))
+        return True
+
+    def between(self, start: float, end: float) -> float | None:
+        """CPU seconds used from the last sample before `start` to the first after `end`."""
+        before = [cpu for at, cpu in self._samples if at <= start]
+        after = [cpu for at, cpu in self._samples if at >= end]
+        if not before or not after:
+            return None
+        return after[0] - before[-1]

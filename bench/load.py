@@ -25,12 +25,17 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from stack.settings import env, settings
+from events.money import to_major_units
+from kernel.settings import ClerkLogin, settings
 
 BENCH_CUSTOMER_EMAIL = "bench-load@bank.local"
 BENCH_CUSTOMER_NAME = "Benchmark Load"
 OPENING_BALANCE = 100_000  # 1,000.00 EUR: above the default low-balance line, so no alerts
 SETUP_TIMEOUT_SECONDS = 120.0  # for every worker process to set up Django before the clock runs
+
+
+# The load books on the load customer's accounts in this currency only.
+LOAD_CURRENCY = "EUR"
 
 
 @dataclass(frozen=True)
@@ -85,31 +90,17 @@ def bench_accounts(count: int) -> list[Account]:
     from sor.bank import services
     from sor.bank.models import Customer
 
-    clerk = get_user_model().objects.get(username=env("DJANGO_SUPERUSER_USERNAME"))
+    clerk = get_user_model().objects.get(username=ClerkLogin.load().username)
     customer, _ = Customer.objects.get_or_create(
         email=BENCH_CUSTOMER_EMAIL, defaults={"name": BENCH_CUSTOMER_NAME}
     )
-    accounts = list(customer.accounts.filter(status="open", currency="EUR").order_by("id"))
+    accounts = list(customer.accounts.filter(status="open", currency=LOAD_CURRENCY).order_by("id"))
     while len(accounts) < count:
         accounts.append(
             services.open_account(customer, "EUR", opening_balance=OPENING_BALANCE, by=clerk)
         )
     connections.close_all()  # the worker processes open their own
     return [Account(a.id, a.iban) for a in accounts[:count]]
-
-
-def api_token() -> str:
-    """The clerk's REST API token (one sign-in: the API throttles sign-ins)."""
-    response = httpx.post(
-        f"{settings().sor_url}/api/auth/token/",
-        json={
-            "username": env("DJANGO_SUPERUSER_USERNAME"),
-            "password": env("DJANGO_SUPERUSER_PASSWORD"),
-        },
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["token"]
 
 
 def run_load(plan: LoadPlan, on_progress: Callable[[int], None] | None = None) -> LoadResult:
@@ -224,7 +215,7 @@ class _ServiceBooker:
         from sor.bank import services
 
         self._deposit = services.deposit
-        self._clerk = get_user_model().objects.get(username=env("DJANGO_SUPERUSER_USERNAME"))
+        self._clerk = get_user_model().objects.get(username=ClerkLogin.load().username)
 
     def book(self, account: Account, minor: int, reason: str) -> None:
         self._deposit(account.id, minor, reason=reason, by=self._clerk)
@@ -240,7 +231,7 @@ class _ApiBooker:
 
     def __init__(self, token: str | None) -> None:
         if token is None:
-            raise ValueError("booking via the API needs the clerk's API token (load.api_token())")
+            raise ValueError("booking via the API needs an API token (bench.clerk.api_token)")
         self._http = httpx.Client(
             base_url=settings().sor_url, headers={"Authorization": f"Token {token}"}, timeout=30
         )
@@ -248,7 +239,7 @@ class _ApiBooker:
     def book(self, account: Account, minor: int, reason: str) -> None:
         response = self._http.post(
             f"/api/accounts/{account.iban}/deposit/",
-            json={"amount": f"{minor / 100:.2f}", "reason": reason},
+            json={"amount": to_major_units(minor, LOAD_CURRENCY), "reason": reason},
         )
         if response.status_code != 201:
             raise RuntimeError(f"deposit refused with {response.status_code}: {response.text}")
@@ -272,22 +263,14 @@ class _SqlBooker:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._clerk = env("DJANGO_SUPERUSER_USERNAME")
+        self._clerk = ClerkLogin.load().username
 
     def _connection(self):
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            import MySQLdb
+            from bench import bank_db
 
-            config = settings()
-            connection = MySQLdb.connect(
-                host=config.host,
-                port=config.db_port,
-                user=config.db_user,
-                password=env("BANK_DB_PASSWORD"),
-                database=config.db_name,
-                autocommit=False,
-            )
+            connection = bank_db.connect(settings(), autocommit=False)
             self._local.connection = connection
         return connection
 

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from events import codec
+from kernel.kafka_client import from_environment
 from soi.config import TOPICS
-from stack.kafka_client import from_environment
 
 app = FastAPI(title="consumer-per-connection gateway (benchmark only)")
 open_consumers = 0

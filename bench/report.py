@@ -17,7 +17,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from stack.settings import REPO_ROOT, settings
+from kernel.settings import REPO_ROOT, settings
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 PACKAGES = (

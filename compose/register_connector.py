@@ -1,7 +1,7 @@
 """The compose stack's one-shot: register connect/sor-connector.json and wait until it runs.
 
-It runs the local supervisor's own step (stack/connector.py) against the `connect` service, whose
-address comes from BANK_HOST and BANK_CONNECT_PORT as everywhere else. Connect can answer its
+It runs the local supervisor's own step (stack/connector.py) against the `connect` service,
+whose address comes from BANK_HOST and BANK_CONNECT_PORT as everywhere else. Connect can answer its
 REST API a moment before it accepts connectors, so refusals are retried for a while.
 
 Usage (in the system of record's image): python compose/register_connector.py
@@ -14,10 +14,15 @@ import sys
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from kernel.connector import CONNECTOR_FILE
+from kernel.settings import BankSettings, settings
 from stack import connector
-from stack.settings import env_int, settings
 
 REGISTER_RETRY_SECONDS = 60
+
+
+class RegistrationSettings(BankSettings):
+    connector_timeout_seconds: int = 180
 
 
 @retry(
@@ -32,12 +37,11 @@ def register() -> str:
 
 def main() -> int:
     config = settings()
-    print(f"registering {connector.CONNECTOR_FILE.name} with {config.connect_url}", flush=True)
+    print(f"registering {CONNECTOR_FILE.name} with {config.connect_url}", flush=True)
     try:
         name = register()
-        connector.wait_until_running(
-            config, name, timeout=env_int("BANK_CONNECTOR_TIMEOUT_SECONDS", 180)
-        )
+        timeout = RegistrationSettings.load().connector_timeout_seconds
+        connector.wait_until_running(config, name, timeout=timeout)
     except (httpx.HTTPError, connector.ConnectorFailed) as error:
         print(f"the connector did not start: {error}", file=sys.stderr)
         return 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import struct
 import threading
@@ -33,6 +32,7 @@ from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from events.topics import BANK, DerivedTopics
+from kernel.settings import Settings
 
 # The registry client loads Authlib's httpx integration (for OAuth, unused here), which warns about
 # its own deprecation in the output of every command that reads an event, through a filter of its
@@ -93,9 +93,7 @@ class Decoded:
 
 def registry_url() -> str:
     """The registry's Confluent-compatible API (Apicurio serves it under /apis/ccompat/v7)."""
-    host = os.environ.get("BANK_HOST") or "127.0.0.1"
-    port = os.environ.get("BANK_REGISTRY_PORT") or "8081"
-    return os.environ.get("BANK_SCHEMA_REGISTRY_URL") or f"http://{host}:{port}/apis/ccompat/v7"
+    return str(Settings.load().schema_registry_url)
 
 
 def subject(topic: str) -> str:

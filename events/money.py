@@ -83,7 +83,13 @@ def parse_amount(text: str | int, currency: str) -> int:
         raise InvalidAmount(f"{raw!r} has too many decimals: {currency} allows {allowed}")
     if len(match["whole"].lstrip("0")) > MAX_WHOLE_DIGITS:
         raise InvalidAmount(f"{raw!r} is far too large to be an amount of money")
-    return int(Decimal(raw).scaleb(digits))
+    return to_minor_units(Decimal(raw), currency)
+
+
+def to_minor_units(major: Decimal, currency: str) -> int:
+    """An amount in major units (a threshold written for every currency, say) in ``currency``'s
+    minor units, rounded to the nearest one: 100 is 10000 in EUR, 100 in JPY."""
+    return int(major.scaleb(exponent(currency)).to_integral_value())
 
 
 def to_major_units(minor: int, currency: str) -> str:

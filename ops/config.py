@@ -1,11 +1,11 @@
-"""Where the services are: the stack's own settings (same environment variables), or flags."""
+"""Where the services are: the bank's settings (kernel.settings), or flags."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kernel.settings import ConfigurationError, DatabaseLogin, settings
 from ops.errors import OpsError
-from stack.settings import ConfigurationError, env, settings
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,11 @@ def database(
     """The system of record's database, as Django finds it (BANK_DB_*), with flags on top."""
     stack = settings()
     try:
-        password = env("BANK_DB_PASSWORD")
+        password = DatabaseLogin.load().password
     except ConfigurationError as error:
         raise OpsError(str(error), hint="export BANK_DB_PASSWORD") from None
     return DatabaseAddress(
-        host=host or env("BANK_DB_HOST", stack.host),
+        host=host or str(stack.db_host),
         port=port or stack.db_port,
         name=name or stack.db_name,
         user=user or stack.db_user,

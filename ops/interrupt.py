@@ -1,7 +1,7 @@
 """Ctrl-C for commands that wait on Kafka.
 
 Python turns SIGINT into a KeyboardInterrupt wherever the main thread happens to be, and that can
-be inside one of librdkafka's callbacks, which swallows it: `consume --follow` then went on
+be inside one of librdkafka's callbacks, which swallows it: a command waiting on Kafka would go on
 waiting. Instead the signal sets an event that the waiting loop checks after each short wait, so
 the command stops at the next check and closes its consumer. A second Ctrl-C stops at once.
 """

@@ -13,8 +13,8 @@ from functools import cached_property
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, ClusterMetadata, OffsetSpec, TopicMetadata
 
+from kernel.kafka_client import librdkafka
 from ops.errors import NotFound, OpsError, Unreachable
-from stack.kafka_client import librdkafka
 
 # (topic, partition)
 Position = tuple[str, int]

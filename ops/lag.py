@@ -136,6 +136,29 @@ def consumer_groups(kafka: Kafka) -> list[GroupLag]:
     return result
 
 
+def committed_lag(kafka: Kafka, group: str, topic: str) -> int:
+    """Records of `topic` that consumer group `group` has not committed yet (all of them on a
+    partition it never committed)."""
+    request = [ConsumerGroupTopicPartitions(group)]
+    try:
+        (future,) = kafka.admin.list_consumer_group_offsets(
+            request, request_timeout=kafka.timeout
+        ).values()
+        committed = {
+            tp.partition: tp.offset for tp in future.result().topic_partitions if tp.topic == topic
+        }
+    except KafkaException as error:
+        raise OpsError(
+            f"Kafka could not list the offsets of group {group}: {error.args[0].str()}",
+            where=kafka.bootstrap,
+        ) from None
+    ends = kafka.watermarks(kafka.positions(topic))
+    return sum(
+        max(0, end - max(committed.get(partition, 0), 0))
+        for (_topic, partition), (_start, end) in ends.items()
+    )
+
+
 def _offset(committed: int | None) -> int | None:
     return committed if committed is not None and committed >= 0 else None
 

@@ -23,12 +23,12 @@ must have its account: the same check as `manage.py check_ledger` (``sor.bank.le
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from events import topics
+from kernel.wait import poll
 from ops.database import AccountRow, Database
 from ops.kafka import Kafka, Position
 from ops.records import AVRO, TOMBSTONE, Record, from_message
@@ -116,16 +116,24 @@ class Reconciliation:
 
     def run(self, settle: float = 5.0) -> Report:
         accounts = self.database.accounts()
-        self._catch_up()
-        mismatches = self._compare(accounts, self._known_ibans(accounts))
-        deadline = time.monotonic() + settle
-        while mismatches and time.monotonic() < deadline:
-            time.sleep(0.5)
-            self.report.rechecks += 1
-            suspects = [m.iban for m in mismatches]
-            fresh = self.database.accounts(suspects)
-            self._catch_up()
-            mismatches = self._compare(fresh, suspects)
+        suspects: list[str] | None = None
+
+        def mismatches_now() -> list[Mismatch]:
+            """Every account first; then, while the pipeline may still be on its way, the
+            accounts that did not match, read afresh."""
+            nonlocal suspects
+            if suspects is None:
+                self._catch_up()
+                found = self._compare(accounts, self._known_ibans(accounts))
+            else:
+                self.report.rechecks += 1
+                fresh = self.database.accounts(suspects)
+                self._catch_up()
+                found = self._compare(fresh, suspects)
+            suspects = [m.iban for m in found]
+            return found
+
+        mismatches = poll(mismatches_now, until=lambda found: not found, timeout=settle, every=0.5)
         self.report.accounts = len(accounts)
         self.report.with_events = sum(1 for iban in accounts if self._events.get(iban))
         self.report.mismatches = self._with_ledger_breaks(mismatches)

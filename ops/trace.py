@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from events import topics
+from events.position import SourcePosition
 from ops.database import AccountRow, Database, LedgerRow
 from ops.errors import OpsError
 from ops.gateway import FanOut, Gateway
@@ -218,7 +219,10 @@ def _source(record: Record) -> dict[str, Any]:
 
 def _cdc_hop(update: Record) -> CdcHop:
     source = _source(update)
-    event_id = f"sor:{source.get('file')}:{source.get('pos')}:{source.get('row', 0)}"
+    try:
+        event_id = SourcePosition.from_source(source).event_id
+    except (KeyError, TypeError, ValueError):
+        event_id = "(no binlog position)"  # matches no derived event
     return CdcHop(
         partition=update.partition,
         offset=update.offset,

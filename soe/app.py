@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from events.money import EXPONENTS
 from soe import session
 from soe.accounts import AccountBook
 from soe.auth import PublicKeyMissing, TokenVerifier
@@ -105,11 +106,13 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         return {i: asdict(found) for i, found in hub.fan_outs.lookup(event_id).items()}
 
     @app.get("/config.json")
-    async def dashboard_config() -> dict[str, str]:
+    async def dashboard_config() -> dict[str, object]:
         return {
             "sor_url": config.sor_public_url,
             "token_url": f"{config.sor_public_url}/api/auth/live-token/",
             "feed_path": "/ws",
+            # The dashboard formats money with the bank's own exponents (events/money.py).
+            "currency_exponents": EXPONENTS,
         }
 
     @app.websocket("/ws")

@@ -14,11 +14,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-log = logging.getLogger(__name__)
+from kernel.live_token import ALGORITHM, REQUIRED_CLAIMS, SCOPE_ALL, SCOPE_OWN
 
-SCOPE_OWN = "feed:own"
-SCOPE_ALL = "feed:all"
-REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "scope"]
+log = logging.getLogger(__name__)
 
 
 class TokenRejected(Exception):
@@ -89,8 +87,8 @@ class TokenVerifier:
             claims = jwt.decode(
                 token,
                 self.public_key(),
-                algorithms=["EdDSA"],
-                options={"require": REQUIRED_CLAIMS},
+                algorithms=[ALGORITHM],
+                options={"require": list(REQUIRED_CLAIMS)},
                 leeway=self._leeway,
             )
         except jwt.ExpiredSignatureError:

@@ -1,24 +1,28 @@
 """The gateway's settings: a few environment variables with loopback defaults.
 
-Shared names (Kafka bootstrap, ports, the state folder) come from ``stack.settings`` so every
-process of the bank agrees; the names below are the gateway's own.
+Shared names (Kafka, ports, the state folder, the topics) come from ``kernel`` so every process
+of the bank agrees; the names below (BANK_SOE_*) are the gateway's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
-from events.topics import DEFAULT_NAMESPACE, DerivedTopics, derived_topics
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from events.topics import DerivedTopics, configured_topics
+from kernel.kafka_client import KafkaClientSettings, from_environment
+from kernel.settings import BankSettings, Settings, comma_separated
 from soe import fan_out_log
 from soe.limits import ConnectionLimits
-from stack.kafka_client import KafkaClientSettings, from_environment
-from stack.settings import ConfigurationError, env, env_int, settings
 
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    # Address, TLS and SASL of the cluster (BANK_KAFKA_*, stack/kafka_client.py).
+    # Address, TLS and SASL of the cluster (BANK_KAFKA_*, kernel/kafka_client.py).
     kafka: KafkaClientSettings
     topics: DerivedTopics
     # PEM text of the Ed25519 public key, or None to read public_key_file when first needed.
@@ -45,83 +49,79 @@ class GatewayConfig:
     retry_seconds: float
 
 
-def _at_least(name: str, default: int, minimum: int = 1) -> int:
-    value = env_int(name, default)
-    if value < minimum:
-        raise ConfigurationError(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = env(name, "true" if default else "false").strip().lower()
-    if raw not in ("true", "false", "1", "0", "yes", "no"):
-        raise ConfigurationError(f"{name}={raw!r} must be true or false")
-    return raw in ("true", "1", "yes")
-
-
 # uvicorn's websocket servers this gateway is measured with (docs/performance.md, fan-out):
 # "websockets-sansio" holds no task of its own per connection and reads one frame at a time.
-WS_IMPLEMENTATIONS = ("websockets-sansio", "websockets")
+WsImplementation = Literal["websockets-sansio", "websockets"]
+WS_IMPLEMENTATIONS: tuple[str, ...] = get_args(WsImplementation)
 
 
-def _ws_implementation() -> str:
-    name = env("BANK_SOE_WS_IMPLEMENTATION", WS_IMPLEMENTATIONS[0]).strip()
-    if name not in WS_IMPLEMENTATIONS:
-        raise ConfigurationError(
-            f"BANK_SOE_WS_IMPLEMENTATION={name!r} must be one of {', '.join(WS_IMPLEMENTATIONS)}"
-        )
-    return name
+class GatewaySettings(BankSettings):
+    """The gateway's own variables (BANK_SOE_*), each checked when read."""
 
+    model_config = SettingsConfigDict(env_prefix="BANK_SOE_")
 
-def _connection_limits() -> ConnectionLimits:
-    return ConnectionLimits(
-        total=_at_least("BANK_SOE_MAX_CONNECTIONS", 10_000),
-        per_address=_at_least("BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS", 200),
-        per_principal=_at_least("BANK_SOE_MAX_CONNECTIONS_PER_PRINCIPAL", 10),
-        unauthenticated=_at_least("BANK_SOE_MAX_UNAUTHENTICATED", 500),
+    history_per_account: int = Field(default=100, ge=1)
+    history_load_per_partition: int = Field(default=10_000, ge=1)
+    snapshot_history: int = Field(default=20, ge=1)
+    fan_out_log_size: int = Field(default=fan_out_log.DEFAULT_CAPACITY, ge=1)
+    # The feed hands writers the loop every 32 records; a smaller queue would drop fast readers.
+    send_queue: int = Field(default=1024, ge=64)
+    # Room for the largest snapshot (20 movements with reasons of up to 1000 characters).
+    send_queue_bytes: int = Field(default=4 * 2**20, ge=256 * 2**10)
+    max_message_bytes: int = Field(default=4096, ge=1)
+    client_messages_per_second: int = Field(default=10, ge=1)
+    # Ten malformed or refused messages close a connection (1008) before the rate does.
+    client_message_burst: int = Field(default=30, ge=11)
+    max_connections: int = Field(default=10_000, ge=1)
+    max_connections_per_address: int = Field(default=200, ge=1)
+    max_connections_per_principal: int = Field(default=10, ge=1)
+    max_unauthenticated: int = Field(default=500, ge=1)
+    # Off: permessage-deflate costs memory on every connection and inflates what a client
+    # sends before anything can look at it (see docs/live-feed-protocol.md).
+    ws_compression: bool = False
+    ws_implementation: WsImplementation = "websockets-sansio"
+    heartbeat_seconds: int = Field(default=15, ge=1)
+    idle_timeout_seconds: int | None = Field(default=None, ge=1)  # three heartbeats unless set
+    auth_timeout_seconds: int = Field(default=10, ge=1)
+    kafka_retry_seconds: int = Field(default=2, ge=1)
+    # Shared with the system of record, which signs the tokens the gateway checks.
+    live_token_public_key: str | None = Field(
+        default=None, validation_alias="BANK_LIVE_TOKEN_PUBLIC_KEY"
     )
-
-
-def _topics() -> DerivedTopics:
-    namespace = env("BANK_TOPIC_NAMESPACE", DEFAULT_NAMESPACE)
-    try:
-        return derived_topics(namespace)
-    except ValueError as error:
-        raise ConfigurationError(f"BANK_TOPIC_NAMESPACE: {error}") from None
+    sor_public_url: str | None = Field(default=None, validation_alias="BANK_SOR_PUBLIC_URL")
+    trusted_proxies: str = Field(default="", validation_alias="BANK_TRUSTED_PROXIES")
 
 
 def load_config() -> GatewayConfig:
-    stack = settings()
-    heartbeat = _at_least("BANK_SOE_HEARTBEAT_SECONDS", 15)
+    stack = Settings.load()
+    own = GatewaySettings.load()
     return GatewayConfig(
         kafka=from_environment(),
-        topics=_topics(),
-        public_key_pem=env("BANK_LIVE_TOKEN_PUBLIC_KEY", "") or None,
+        topics=configured_topics(),
+        public_key_pem=own.live_token_public_key,
         public_key_file=stack.path("keys", "live-token-ed25519.pub.pem"),
         dashboard_origins=frozenset(stack.dashboard_origins),
-        sor_public_url=env("BANK_SOR_PUBLIC_URL", stack.sor_url).rstrip("/"),
-        history_per_account=_at_least("BANK_SOE_HISTORY_PER_ACCOUNT", 100),
-        history_load_per_partition=_at_least("BANK_SOE_HISTORY_LOAD_PER_PARTITION", 10_000),
-        snapshot_history=_at_least("BANK_SOE_SNAPSHOT_HISTORY", 20),
-        fan_out_log_size=_at_least("BANK_SOE_FAN_OUT_LOG_SIZE", fan_out_log.DEFAULT_CAPACITY),
-        # The feed hands writers the loop every 32 records; a smaller queue would drop fast readers.
-        send_queue_size=_at_least("BANK_SOE_SEND_QUEUE", 1024, minimum=64),
-        # Room for the largest snapshot (20 movements with reasons of up to 1000 characters).
-        send_queue_bytes=_at_least("BANK_SOE_SEND_QUEUE_BYTES", 4 * 2**20, minimum=256 * 2**10),
-        max_message_bytes=_at_least("BANK_SOE_MAX_MESSAGE_BYTES", 4096),
-        client_messages_per_second=_at_least("BANK_SOE_CLIENT_MESSAGES_PER_SECOND", 10),
-        # Ten malformed or refused messages close a connection (1008) before the rate does.
-        client_message_burst=_at_least("BANK_SOE_CLIENT_MESSAGE_BURST", 30, minimum=11),
-        limits=_connection_limits(),
-        # Off: permessage-deflate costs memory on every connection and inflates what a client
-        # sends before anything can look at it (see docs/live-feed-protocol.md).
-        compression=_flag("BANK_SOE_WS_COMPRESSION", False),
-        ws_implementation=_ws_implementation(),
-        trusted_proxies=tuple(
-            proxy.strip() for proxy in env("BANK_TRUSTED_PROXIES", "").split(",") if proxy.strip()
+        sor_public_url=(own.sor_public_url or stack.sor_url).rstrip("/"),
+        history_per_account=own.history_per_account,
+        history_load_per_partition=own.history_load_per_partition,
+        snapshot_history=own.snapshot_history,
+        fan_out_log_size=own.fan_out_log_size,
+        send_queue_size=own.send_queue,
+        send_queue_bytes=own.send_queue_bytes,
+        max_message_bytes=own.max_message_bytes,
+        client_messages_per_second=own.client_messages_per_second,
+        client_message_burst=own.client_message_burst,
+        limits=ConnectionLimits(
+            total=own.max_connections,
+            per_address=own.max_connections_per_address,
+            per_principal=own.max_connections_per_principal,
+            unauthenticated=own.max_unauthenticated,
         ),
-        heartbeat_seconds=heartbeat,
-        idle_timeout_seconds=_at_least("BANK_SOE_IDLE_TIMEOUT_SECONDS", 3 * heartbeat),
-        auth_timeout_seconds=_at_least("BANK_SOE_AUTH_TIMEOUT_SECONDS", 10),
-        retry_seconds=_at_least("BANK_SOE_KAFKA_RETRY_SECONDS", 2),
+        compression=own.ws_compression,
+        ws_implementation=own.ws_implementation,
+        trusted_proxies=tuple(comma_separated(own.trusted_proxies)),
+        heartbeat_seconds=own.heartbeat_seconds,
+        idle_timeout_seconds=own.idle_timeout_seconds or 3 * own.heartbeat_seconds,
+        auth_timeout_seconds=own.auth_timeout_seconds,
+        retry_seconds=own.kafka_retry_seconds,
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from events.position import SourcePosition
 from soi import ledger
 from soi.alerts import Thresholds, raised_by
-from soi.cdc import Change, ContractViolation, SourcePosition
+from soi.cdc import Change, ContractViolation
 
 
 @dataclass(frozen=True)

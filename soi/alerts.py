@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from events.money import CURRENCIES, exponent, readable
-from stack.settings import ConfigurationError
+from events.money import CURRENCIES, readable, to_minor_units
+from kernel.settings import BankSettings, ConfigurationError
 
 _MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
@@ -26,11 +25,7 @@ class PerCurrency:
     def __post_init__(self) -> None:
         # Worked out once: the worker asks twice per change, thousands of times a second.
         in_minor = {
-            currency: int(
-                self.by_currency.get(currency, self.default)
-                .scaleb(exponent(currency))
-                .to_integral_value()
-            )
+            currency: to_minor_units(self.by_currency.get(currency, self.default), currency)
             for currency in CURRENCIES
         }
         object.__setattr__(self, "_in_minor", in_minor)
@@ -80,6 +75,16 @@ _RETIRED = {
 }
 
 
+class ThresholdSettings(BankSettings):
+    """The alert thresholds as written in the environment (BANK_ALERT_*)."""
+
+    alert_low_balances: str = DEFAULT_LOW_BALANCE
+    alert_large_movements: str = DEFAULT_LARGE_MOVEMENT
+    # Retired: read only to refuse them.
+    alert_low_balance: str | None = None
+    alert_large_movement: str | None = None
+
+
 @dataclass(frozen=True)
 class Thresholds:
     low_balance: PerCurrency  # an account's own low_balance_threshold wins
@@ -87,20 +92,17 @@ class Thresholds:
 
     @classmethod
     def from_environment(cls) -> Thresholds:
+        written = ThresholdSettings.load()
         for old, new in _RETIRED.items():
-            if os.environ.get(old):
+            if getattr(written, old.removeprefix("BANK_").lower()):
                 raise ConfigurationError(
                     f"{old} is no longer read; set {new} in major units per currency, "
                     f"e.g. {new}=100,JPY:15000"
                 )
         return cls(
-            low_balance=PerCurrency.parse(
-                "BANK_ALERT_LOW_BALANCES",
-                os.environ.get("BANK_ALERT_LOW_BALANCES") or DEFAULT_LOW_BALANCE,
-            ),
+            low_balance=PerCurrency.parse("BANK_ALERT_LOW_BALANCES", written.alert_low_balances),
             large_movement=PerCurrency.parse(
-                "BANK_ALERT_LARGE_MOVEMENTS",
-                os.environ.get("BANK_ALERT_LARGE_MOVEMENTS") or DEFAULT_LARGE_MOVEMENT,
+                "BANK_ALERT_LARGE_MOVEMENTS", written.alert_large_movements
             ),
         )
 

@@ -19,6 +19,7 @@ from faust.app.base import BootStrategy
 from mode import Service
 
 from events import topics
+from kernel.settings import settings
 from soi.alerts import Thresholds
 from soi.config import (
     APP_ID,
@@ -32,7 +33,6 @@ from soi.config import (
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import ensure_topics
 from soi.upgrade import adopt_legacy_state, legacy_names
-from stack.settings import settings
 
 log = logging.getLogger(__name__)
 

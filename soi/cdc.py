@@ -7,22 +7,11 @@ from typing import Any
 
 import orjson
 
+from events.position import SourcePosition
+
 
 class ContractViolation(ValueError):
     """The record cannot be read, or breaks the CDC contract; it goes to the dead-letter topic."""
-
-
-@dataclass(frozen=True, order=True)
-class SourcePosition:
-    """Where a change sits in MariaDB's binlog; orders changes of one account."""
-
-    file: str
-    pos: int
-    row: int
-
-    @property
-    def event_id(self) -> str:
-        return f"sor:{self.file}:{self.pos}:{self.row}"
 
 
 @dataclass(frozen=True)
@@ -71,9 +60,7 @@ def parse_envelope(raw: bytes | None) -> Change | None:
     if not isinstance(source, dict):
         raise ContractViolation("no source block")
     try:
-        position = SourcePosition(
-            str(source["file"]), int(source["pos"]), int(source.get("row", 0))
-        )
+        position = SourcePosition.from_source(source)
         committed_at = int(source["ts_ms"])
         captured_at = int(envelope.get("ts_ms") or committed_at)
     except (KeyError, TypeError, ValueError) as error:

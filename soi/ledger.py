@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from soi.cdc import Change, ContractViolation, SourcePosition
+from events.position import SourcePosition
+from soi.cdc import Change, ContractViolation
 
 # More than a transaction ever books on one account; older unmatched entries are dropped.
 MAX_WAITING = 16

@@ -14,6 +14,13 @@ from collections.abc import Callable, Iterable
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from tenacity import (
+    before_sleep_log,
+    retry,
+    retry_if_exception,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from soi.accounts import AccountMemory
 
@@ -32,16 +39,19 @@ _TRANSIENT = {
 }
 
 
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, KafkaException) and error.args[0].code() in _TRANSIENT
+
+
+@retry(
+    retry=retry_if_exception(_transient),
+    stop=stop_after_delay(LOAD_TIMEOUT_SECONDS),
+    wait=wait_fixed(0.5),
+    before_sleep=before_sleep_log(log, logging.INFO),
+    reraise=True,
+)
 def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
-    deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
-    while True:
-        try:
-            return consumer.get_watermark_offsets(partition, timeout=10)
-        except KafkaException as error:
-            if error.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
-                raise
-            log.info("%s[%d] not readable yet: %s", partition.topic, partition.partition, error)
-            time.sleep(0.5)
+    return consumer.get_watermark_offsets(partition, timeout=10)
 
 
 def encode(memory: AccountMemory) -> bytes:

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {
-    # CDC topics: created here too so they exist (co-partitioned, 6 ways) before the first change.
+    # CDC topics: created here too so they exist (co-partitioned: BANK_TOPIC_PARTITIONS) before
+    # the first change.
     topics.CDC_MONEY: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     topics.CDC_CUSTOMERS: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},
     TOPICS.balance_changed: {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)},

@@ -1,43 +1,31 @@
 """Django settings of the system of record, read from the environment.
 
-Variable names and LOCAL-ONLY defaults live in ``stack.settings`` so every process agrees.
+Variable names and LOCAL-ONLY defaults live in ``kernel.settings`` (shared) and
+``sor/config.py`` (the system of record's own), so every process agrees.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.settings import DatabaseLogin, settings
 from sor.bank.client_address import parse_networks
-from stack.settings import LOCAL_ONLY_DEFAULTS, env, env_int, settings
+from sor.config import SystemOfRecordSettings
 
 BASE_DIR = Path(__file__).resolve().parent
 STACK = settings()
-
-
-def _csv(name: str, default: str) -> list[str]:
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
-
-
-def _flag(name: str, default: bool) -> bool:
-    return env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
-
+# The published secret key and passwords are refused outside local development (kernel.settings).
+OWN = SystemOfRecordSettings.load()
 
 # `local` is a developer's machine; anything else is a deployment, held to deployment rules.
-BANK_ENV = os.environ.get("BANK_ENV", "local")
-LOCAL = BANK_ENV == "local"
+BANK_ENV = OWN.environment
 
-SECRET_KEY = env("DJANGO_SECRET_KEY")
-if not LOCAL and LOCAL_ONLY_DEFAULTS["DJANGO_SECRET_KEY"] == SECRET_KEY:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is the local-only key published in the repository; with "
-        f"BANK_ENV={BANK_ENV!r} set a secret of your own (50+ random characters)"
-    )
-DEBUG = _flag("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+SECRET_KEY = OWN.secret_key
+DEBUG = OWN.debug
+ALLOWED_HOSTS = OWN.allowed_hosts
 
 INSTALLED_APPS = [
     "sor.bank.apps.BankAdminConfig",  # django.contrib.admin with the bank's own site
@@ -63,7 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "sor.bank.sign_in_guard.AdminSignInRateMiddleware",
+    "sor.bank.admin_sign_in_rate.AdminSignInRateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sor.security_headers.ContentSecurityPolicyMiddleware",
@@ -92,11 +80,11 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.mysql",
-        "HOST": env("BANK_DB_HOST", STACK.host),
+        "HOST": STACK.db_host,
         "PORT": STACK.db_port,
         "NAME": STACK.db_name,
         "USER": STACK.db_user,
-        "PASSWORD": env("BANK_DB_PASSWORD"),
+        "PASSWORD": DatabaseLogin.load().password,
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
@@ -157,7 +145,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "sor.bank.api.errors.handle_api_exception",
     "DEFAULT_SCHEMA_CLASS": "sor.bank.api.schema.BankAutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"sign_in": env("BANK_SIGN_IN_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {"sign_in": OWN.sign_in_rate},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -179,14 +167,14 @@ CORS_ALLOWED_ORIGINS = STACK.dashboard_origins
 DASHBOARD_URL = STACK.dashboard_origins[0] + "/"
 CORS_URLS_REGEX = r"^/api/auth/live-token/$"
 
-LIVE_TOKEN_PRIVATE_KEY_PEM = env("BANK_LIVE_TOKEN_PRIVATE_KEY", "")
+LIVE_TOKEN_PRIVATE_KEY_PEM = OWN.live_token_private_key
 LIVE_TOKEN_KEY_FILE = STACK.path("keys", "live-token-ed25519.pem")
-LIVE_TOKEN_TTL_SECONDS = env_int("BANK_LIVE_TOKEN_TTL_SECONDS", 900)
+LIVE_TOKEN_TTL_SECONDS = OWN.live_token_ttl_seconds
 
 # After this many wrong passwords for one username, sign-ins for it wait out the lockout; the
 # admin's login form and the API's token endpoints share the count (sor.bank.sign_in_guard).
-SIGN_IN_FAILURE_LIMIT = env_int("BANK_SIGN_IN_FAILURE_LIMIT", 5)
-SIGN_IN_LOCKOUT_SECONDS = env_int("BANK_SIGN_IN_LOCKOUT_SECONDS", 900)
+SIGN_IN_FAILURE_LIMIT = OWN.sign_in_failure_limit
+SIGN_IN_LOCKOUT_SECONDS = OWN.sign_in_lockout_seconds
 AXES_HANDLER = "sor.bank.sign_in_guard.BankSignInHandler"
 AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(seconds=SIGN_IN_LOCKOUT_SECONDS)
@@ -199,7 +187,7 @@ AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Proxies whose X-Forwarded-For is believed (addresses or networks, comma separated).
-BANK_TRUSTED_PROXIES = env("BANK_TRUSTED_PROXIES", "")
+BANK_TRUSTED_PROXIES = OWN.trusted_proxies
 try:
     parse_networks(BANK_TRUSTED_PROXIES)
 except ValueError as error:
@@ -218,12 +206,12 @@ CONTENT_SECURITY_POLICY = (
 # Outside local development the bank is served over HTTPS only. Behind a proxy that ends TLS,
 # BANK_TLS_PROXY_HEADER names the header it sets (e.g. HTTP_X_FORWARDED_PROTO): trusted only
 # when set, and then the proxy must overwrite that header on every request.
-SECURE_SSL_REDIRECT = _flag("BANK_SSL_REDIRECT", not LOCAL)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("BANK_SECURE_COOKIES", not LOCAL)
-SECURE_HSTS_SECONDS = env_int("BANK_HSTS_SECONDS", 0 if LOCAL else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("BANK_HSTS_INCLUDE_SUBDOMAINS", not LOCAL)
-SECURE_HSTS_PRELOAD = _flag("BANK_HSTS_PRELOAD", not LOCAL)
-if proxy_header := env("BANK_TLS_PROXY_HEADER", ""):
+SECURE_SSL_REDIRECT = OWN.ssl_redirect
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = OWN.secure_cookies
+SECURE_HSTS_SECONDS = OWN.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = OWN.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = OWN.hsts_preload
+if proxy_header := OWN.tls_proxy_header:
     SECURE_PROXY_SSL_HEADER = (proxy_header, "https")
 
 LOGGING = {

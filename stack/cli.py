@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -12,16 +11,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import psutil
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from kernel import kafka_client
+from kernel.settings import REPO_ROOT, ClerkLogin, ConfigurationError, DemoLogin, settings
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, kafka_client, overview, status, topology
-from stack.settings import REPO_ROOT, ConfigurationError, settings
+from stack import install, overview, pids, status, topology
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -29,19 +28,20 @@ console = Console()
 START_TIMEOUT_SECONDS = 900
 
 
-def _print_where_to_go() -> None:
-    from stack.settings import env
-
+def _print_where_to_go(scope: str) -> None:
     config = settings()
+    if scope == "database":
+        console.print(
+            f"\n[bold green]MariaDB is running[/] alone on {config.host}:{config.db_port}"
+        )
+        return
+    clerk = ClerkLogin.load()
     console.print("\n[bold green]The bank is running.[/]")
     console.print(f"  Clerk (Django admin)   {config.sor_url}/admin/")
-    console.print(
-        f"      login              {env('DJANGO_SUPERUSER_USERNAME')} / "
-        f"{env('DJANGO_SUPERUSER_PASSWORD')}"
-    )
+    console.print(f"      login              {clerk.username} / {clerk.password}")
     console.print(f"  REST API               {config.sor_url}/api/")
     console.print(f"  Customer dashboard     {config.soe_url}/")
-    console.print(f"      login              demo / {env('BANK_DEMO_PASSWORD')}")
+    console.print(f"      login              demo / {DemoLogin.load().password}")
     console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
     console.print(f"  Kafka                  {config.kafka_bootstrap}", soft_wrap=True)
     for url in config.connect_worker_urls:
@@ -51,7 +51,7 @@ def _print_where_to_go() -> None:
     if config.topology != "single":
         console.print(Padding(overview.plan_line(config), (0, 0, 0, 2)))
         console.print("  Where each stage runs: make status; the drills: docs/cluster.md")
-    if os.environ.get("BANK_ENV", "local") == "local":
+    if config.is_local:
         console.print(
             "  [dim]These logins are local-only defaults; set the variables to change.[/]"
         )
@@ -65,35 +65,49 @@ def install_deps() -> None:
 
 
 @app.command()
-def up() -> None:
+def up(
+    database_only: bool = typer.Option(
+        False, "--database-only", help="only MariaDB, for the tests that need nothing else"
+    ),
+) -> None:
     """Install what is missing, start every process in order and wait until all are ready."""
     config = settings()
-    try:
-        kafka_client.check_for_the_local_broker()
-    except ConfigurationError as error:
-        console.print(f"[bold red]Not starting:[/] {error}")
-        raise typer.Exit(2) from None
+    if not database_only:
+        try:
+            kafka_client.check_for_the_local_broker()
+        except ConfigurationError as error:
+            console.print(f"[bold red]Not starting:[/] {error}")
+            raise typer.Exit(2) from None
     current = status.read(config)
+    if (
+        status.supervisor_alive(current)
+        and current.get("scope") == "database"
+        and not database_only
+    ):
+        console.print("MariaDB runs alone (`up --database-only`); stopping it to start everything")
+        down()
+        current = status.read(config)
     if status.supervisor_alive(current):
         console.print(
             f"The stack is already {current['phase']} (supervisor pid "
             f"{current['supervisor_pid']}); nothing to do. `make status` shows it."
         )
         if current["phase"] == "ready":
-            _print_where_to_go()
+            _print_where_to_go(current.get("scope", "all"))
         return
     try:
         topology.claim_state(config)
     except ConfigurationError as error:
         console.print(f"[bold red]Not starting:[/] {error}")
         raise typer.Exit(2) from None
-    install.install_jars(config)
+    if not database_only:
+        install.install_jars(config)
     for folder in ("logs", "run", "data"):
         config.path(folder).mkdir(parents=True, exist_ok=True)
     status.status_file(config).unlink(missing_ok=True)
     with open(config.path("logs", "supervisor.log"), "a") as log_file:
         supervisor = subprocess.Popen(
-            [sys.executable, "-m", "stack.supervisor"],
+            [sys.executable, "-m", "stack.supervisor", *(["--database-only"] * database_only)],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -120,7 +134,7 @@ def up() -> None:
             raise typer.Exit(1)
         time.sleep(0.3)
     console.print(f"[dim]ready in {time.monotonic() - started:.0f}s[/]")
-    _print_where_to_go()
+    _print_where_to_go("database" if database_only else "all")
 
 
 @app.command()
@@ -129,33 +143,35 @@ def down() -> None:
     config = settings()
     current = status.read(config)
     if status.supervisor_alive(current):
-        pid = current["supervisor_pid"]
-        os.kill(pid, signal.SIGTERM)
-        with console.status("stopping the stack"):
-            try:
-                psutil.Process(pid).wait(timeout=120)
-            except psutil.TimeoutExpired:
-                console.print("[yellow]the supervisor did not stop in 120s; killing it[/]")
-                psutil.Process(pid).kill()
+        pid, started = current["supervisor_pid"], status.supervisor_started(current)
+        if pids.send(pid, started, signal.SIGTERM):
+            with console.status("stopping the stack"):
+                if not _ended(pid, started, timeout=120):
+                    console.print("[yellow]the supervisor did not stop in 120s; killing it[/]")
+                    pids.send(pid, started, signal.SIGKILL)
     _kill_orphans(current)
     console.print("The stack is stopped; data is kept in " + str(config.state_dir))
 
 
+def _ended(pid: int, started: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pids.running(pid, started):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _kill_orphans(current: dict | None) -> None:
-    """Processes left behind by a supervisor that was killed itself."""
+    """Processes left behind by a supervisor that was killed itself; a pid the kernel has given
+    to another process since (its start time differs) is left alone."""
     for component in (current or {}).get("components", {}).values():
-        pid = component.get("pid")
-        if not pid:
+        pid, started = component.get("pid"), component.get("pid_started")
+        if not pid or not pids.send(pid, started, signal.SIGTERM):
             continue
-        try:
-            process = psutil.Process(pid)
-            console.print(f"stopping orphaned {component['name']} (pid {pid})")
-            process.terminate()
-            process.wait(timeout=30)
-        except psutil.NoSuchProcess:
-            continue
-        except psutil.TimeoutExpired:
-            process.kill()
+        console.print(f"stopping orphaned {component['name']} (pid {pid})")
+        if not _ended(pid, started, timeout=30):
+            pids.send(pid, started, signal.SIGKILL)
 
 
 @app.command("status")

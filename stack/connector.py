@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import httpx
 
-from stack import kafka_client
-from stack.settings import REPO_ROOT, Settings, settings
-
-CONNECTOR_FILE = REPO_ROOT / "connect" / "sor-connector.json"
+from kernel.connector import CONNECTOR_FILE, load_connector
+from kernel.settings import Settings
+from kernel.wait import poll
 
 
 class ConnectorFailed(RuntimeError):
     pass
-
-
-def load_connector(path: Path = CONNECTOR_FILE) -> tuple[str, dict[str, str]]:
-    """The connector's name and config, with the TLS and SASL settings of Debezium's schema-history
-    clients (they do not inherit the worker's) from the environment, and the topology's
-    replication."""
-    spec = json.loads(path.read_text())
-    security = kafka_client.from_environment().debezium_schema_history()
-    return spec["name"], {**spec["config"], **security, **replication(settings())}
-
-
-def replication(config: Settings) -> dict[str, str]:
-    """The CDC topics Connect creates get a copy per Kafka node (the file's 1 is the single
-    node's) and, on a cluster, wait for two copies of each write. Debezium's schema history
-    writes with acks=1 unless told: on a cluster it waits for every in-sync copy too."""
-    if config.replication_factor == 1:
-        return {}
-    return {
-        "topic.creation.default.replication.factor": str(config.replication_factor),
-        "topic.creation.default.min.insync.replicas": str(config.min_insync_replicas),
-        "schema.history.internal.producer.acks": "all",
-    }
 
 
 def register(settings: Settings, path: Path = CONNECTOR_FILE) -> str:
@@ -60,24 +35,26 @@ def connector_state(settings: Settings, name: str) -> dict:
 
 
 def wait_until_running(settings: Settings, name: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
     last: dict = {}
-    while time.monotonic() < deadline:
+
+    def running() -> bool:
+        nonlocal last
         try:
             last = connector_state(settings, name)
         except httpx.HTTPError:
-            time.sleep(0.5)
-            continue
+            return False
         tasks = last.get("tasks", [])
         failed = [t for t in tasks if t.get("state") == "FAILED"]
         if last.get("connector", {}).get("state") == "FAILED" or failed:
             trace = (failed[0] if failed else last["connector"]).get("trace", "")
             raise ConnectorFailed(f"connector {name} failed:\n{trace[:4000]}")
-        if (
+        return (
             last.get("connector", {}).get("state") == "RUNNING"
-            and tasks
+            and bool(tasks)
             and all(t.get("state") == "RUNNING" for t in tasks)
-        ):
-            return
-        time.sleep(0.5)
-    raise ConnectorFailed(f"connector {name} not RUNNING after {timeout:.0f}s; last status {last}")
+        )
+
+    if not poll(running, until=bool, timeout=timeout, every=0.5):
+        raise ConnectorFailed(
+            f"connector {name} not RUNNING after {timeout:.0f}s; last status {last}"
+        )

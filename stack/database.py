@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import MySQLdb
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from stack.settings import Settings, env
+from kernel.settings import DatabaseAdministration, DatabaseLogin, Settings
+
+
+def mariadb_data_dir(settings: Settings) -> Path:
+    return settings.path("data", "mariadb")
+
+
+def mariadb_socket(settings: Settings) -> Path:
+    return settings.path("run", "mariadb.sock")
 
 
 def initialise_data_dir(settings: Settings, os_user: str) -> None:
     """Create the system tables once; the OS user gets a socket-authenticated admin account."""
-    from stack.processes import mariadb_data_dir
-
     data_dir = mariadb_data_dir(settings)
     if (data_dir / "mysql").is_dir():
         return
@@ -42,8 +49,6 @@ def initialise_data_dir(settings: Settings, os_user: str) -> None:
     reraise=True,
 )
 def _admin_connection(settings: Settings, os_user: str) -> MySQLdb.Connection:
-    from stack.processes import mariadb_socket
-
     return MySQLdb.connect(unix_socket=str(mariadb_socket(settings)), user=os_user)
 
 
@@ -68,7 +73,10 @@ def ensure_accounts(settings: Settings, os_user: str) -> None:
             "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, "
             f"BINLOG MONITOR ON *.* TO 'debezium'@'{host}'",
         ]
-    params = {"app_password": env("BANK_DB_PASSWORD"), "cdc_password": env("BANK_CDC_DB_PASSWORD")}
+    params = {
+        "app_password": DatabaseLogin.load().password,
+        "cdc_password": DatabaseAdministration.load().cdc_password,
+    }
     connection = _admin_connection(settings, os_user)
     try:
         cursor = connection.cursor()

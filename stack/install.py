@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stack.settings import REPO_ROOT, Settings
+from kernel.settings import REPO_ROOT, Settings
 
 console = Console()
 

@@ -8,7 +8,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from stack.settings import LOG4J_CONFIG, Settings
+from kernel.settings import Settings
+from stack import LOG4J_CONFIG
 
 
 def cluster_id(settings: Settings) -> str:

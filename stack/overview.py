@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from stack.settings import Settings
+from kernel.settings import Settings
 
 TIMEOUT_SECONDS = 3.0
 

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack import kafka_client
+from kernel import kafka_client
+from kernel.settings import DatabaseAdministration, Settings, TopicSettings
+from stack import LOG4J_CONFIG
+from stack.database import initialise_data_dir, mariadb_data_dir, mariadb_socket
 from stack.readiness import HttpReady, KafkaReady, TcpReady
-from stack.settings import LOG4J_CONFIG, Settings, env
 
 Readiness = Callable[[], bool]
 
@@ -61,17 +63,7 @@ def _write_properties(path: Path, properties: dict[str, object]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def mariadb_data_dir(settings: Settings) -> Path:
-    return settings.path("data", "mariadb")
-
-
-def mariadb_socket(settings: Settings) -> Path:
-    return settings.path("run", "mariadb.sock")
-
-
 def mariadb(settings: Settings) -> Process:
-    from stack.database import initialise_data_dir
-
     run_as = ["--user=root"] if os.geteuid() == 0 else []
     return Process(
         name="mariadb",
@@ -130,7 +122,7 @@ def kafka_properties(settings: Settings, node: int = 1) -> dict[str, object]:
         "log.dirs": kafka_data_dir(settings, node),
         # Topics are created explicitly: by Connect for CDC, by the Faust worker for the rest.
         "auto.create.topics.enable": "false",
-        "num.partitions": 6,
+        "num.partitions": TopicSettings.load().partitions,
         "offsets.topic.replication.factor": replicas,
         "transaction.state.log.replication.factor": replicas,
         "transaction.state.log.min.isr": min_insync,
@@ -267,7 +259,7 @@ def connect(settings: Settings, worker: int = 1) -> Process:
             "BANK_DB_HOST": settings.host,
             "BANK_DB_PORT": str(settings.db_port),
             "BANK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "BANK_CDC_DB_PASSWORD": env("BANK_CDC_DB_PASSWORD"),
+            "BANK_CDC_DB_PASSWORD": DatabaseAdministration.load().cdc_password,
         },
         env_names=(
             "BANK_DB_HOST",

@@ -55,7 +55,7 @@ class KafkaReady:
     def __call__(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
-        from stack.kafka_client import librdkafka
+        from kernel.kafka_client import librdkafka
 
         host, _, port = self.bootstrap.rpartition(":")
         if not port_in_use(host, int(port)):

@@ -11,7 +11,8 @@ from typing import Any
 
 import psutil
 
-from stack.settings import Settings
+from kernel.settings import Settings
+from stack import pids
 
 
 @dataclass
@@ -20,6 +21,9 @@ class Component:
     description: str
     state: str = "waiting"  # waiting, starting, ready, restarting, failed, stopped
     pid: int | None = None
+    # The pid's start time (stack/pids.py): a pid read back later is signalled only when it is
+    # still this process.
+    pid_started: int | None = None
     ports: dict[str, int] = field(default_factory=dict)
     log: str = ""
     restarts: int = 0
@@ -32,6 +36,8 @@ class Component:
 @dataclass
 class StackStatus:
     supervisor_pid: int
+    supervisor_started: int | None = None
+    scope: str = "all"  # all, or database: MariaDB alone (`stack up --database-only`)
     phase: str = "starting"  # starting, ready, failed, stopping, stopped
     step: str = ""
     error: str | None = None
@@ -60,14 +66,31 @@ def read(settings: Settings) -> dict[str, Any] | None:
 
 
 def supervisor_alive(status: dict[str, Any] | None) -> bool:
-    if not status:
+    """Whether the supervisor the status names is still running (and is that supervisor, not a
+    process that was given its pid since)."""
+    if not status or not status.get("supervisor_pid"):
         return False
-    pid = status.get("supervisor_pid")
+    pid = status["supervisor_pid"]
+    if status.get("supervisor_started") is not None:
+        alive = pids.is_same(pid, status["supervisor_started"])
+    else:  # a status file written before start times were kept: recognise it by its command
+        alive = "stack.supervisor" in " ".join(_command(pid))
     try:
-        return (
-            bool(pid)
-            and psutil.Process(pid).is_running()
-            and psutil.Process(pid).status() != (psutil.STATUS_ZOMBIE)
-        )
+        return alive and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def supervisor_started(status: dict[str, Any]) -> int | None:
+    """The supervisor's start time, for a signal to it (stack/pids.py); read from /proc when
+    the status file predates start times and the command says it is the supervisor."""
+    if status.get("supervisor_started") is not None:
+        return status["supervisor_started"]
+    return pids.start_time(status["supervisor_pid"]) if supervisor_alive(status) else None
+
+
+def _command(pid: int) -> list[str]:
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []

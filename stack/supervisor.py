@@ -1,5 +1,6 @@
 """The stack supervisor: starts every process in order, waits for each to be ready, restarts
-what crashes, and stops everything in reverse order on SIGTERM.
+what crashes (each after its own backoff, on a thread of its own, so one crash loop delays no
+other restart), and stops everything in reverse order on SIGTERM or SIGINT.
 
 It runs detached (``stack up`` launches it) and reports through ``.bank/run/status.json``.
 """
@@ -15,15 +16,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import FrameType
 
 import psutil
 from mirakuru import Executor
 from mirakuru.exceptions import ProcessExitedWithError, TimeoutExpired
 
-from stack import connector, database, processes, status
+from kernel.settings import REPO_ROOT, Settings, settings
+from stack import connector, database, pids, processes, status
 from stack.readiness import port_in_use
-from stack.settings import REPO_ROOT, Settings, settings
 
 log = logging.getLogger("stack.supervisor")
 
@@ -37,11 +39,18 @@ class StartFailed(RuntimeError):
     pass
 
 
+class Stopping(Exception):
+    """A stop was asked for while starting: what is started is stopped, the rest is not begun."""
+
+
 class ProcessExecutor(Executor):
     """A mirakuru executor whose after-start check is the process's own readiness check."""
 
-    def __init__(self, process: processes.Process, log_path: str) -> None:
+    def __init__(
+        self, process: processes.Process, log_path: str, stopping: Callable[[], bool]
+    ) -> None:
         self.definition = process
+        self._stopping = stopping
         self._log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives with the process
         super().__init__(
             process.command,
@@ -58,6 +67,8 @@ class ProcessExecutor(Executor):
         return False
 
     def after_start_check(self) -> bool:
+        if self._stopping():
+            raise Stopping
         return self.definition.ready()
 
 
@@ -84,13 +95,22 @@ def _port_owner(port: int) -> str:
 
 
 class Supervisor:
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Settings, database_only: bool = False) -> None:
         self.settings = config
+        # Only MariaDB with the bank's accounts: what the database-only tests need (no Kafka).
+        self.database_only = database_only
         self.os_user = getpass.getuser()
         self.executors: dict[str, ProcessExecutor] = {}
-        self.stopping = False
+        # Set by the signal handler, read by every loop: a handler only sets a flag (raising
+        # there would unwind whatever the main thread was in the middle of).
+        self.stop_signal: int | None = None
+        self._shutting_down = False
         self.crash_streaks: dict[str, int] = {}
-        self.status = status.StackStatus(supervisor_pid=os.getpid())
+        self.status = status.StackStatus(
+            supervisor_pid=os.getpid(),
+            supervisor_started=pids.start_time(os.getpid()),
+            scope="database" if database_only else "all",
+        )
         # The schema registry starts on a thread of its own, beside Connect.
         self._publishing = threading.Lock()
         for process in self._all_processes():
@@ -102,10 +122,26 @@ class Supervisor:
             )
 
     def _all_processes(self) -> list[processes.Process]:
+        if self.database_only:
+            return [processes.mariadb(self.settings)]
         return processes.infrastructure(self.settings) + processes.applications(self.settings)
 
     def _log_path(self, name: str) -> str:
         return str(self.settings.path("logs", f"{name}.log"))
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None or self._shutting_down
+
+    def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
+        self.stop_signal = signum
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleeps up to `seconds`, less when a stop is asked for; returns whether one was."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(0.2, left))
+        return self.stopping
 
     def _publish(self, step: str | None = None) -> None:
         with self._publishing:
@@ -118,11 +154,14 @@ class Supervisor:
         with self._publishing:
             component = self.status.components[name]
             component.state, component.pid, component.since = state, pid, time.time()
+            component.pid_started = pids.start_time(pid) if pid else None
         self._publish()
 
     # -- starting -------------------------------------------------------------------------------
 
     def start_process(self, process: processes.Process) -> None:
+        if self.stopping:
+            raise Stopping
         for port_name, port in process.ports.items():
             if port_in_use(self.settings.host, port):
                 raise StartFailed(
@@ -131,7 +170,7 @@ class Supervisor:
                 )
         if process.prepare is not None:
             process.prepare()
-        executor = ProcessExecutor(process, self._log_path(process.name))
+        executor = ProcessExecutor(process, self._log_path(process.name), lambda: self.stopping)
         self.executors[process.name] = executor
         self._set_state(process.name, "starting")
         try:
@@ -165,6 +204,8 @@ class Supervisor:
 
     def run_task(self, step: str, task: Callable[[], None]) -> None:
         self._publish(step)
+        if self.stopping:
+            raise Stopping
         task()
 
     def _manage(self, *args: str) -> None:
@@ -190,6 +231,8 @@ class Supervisor:
             "creating the bank database and its users",
             lambda: database.ensure_accounts(self.settings, self.os_user),
         )
+        if self.database_only:
+            return
         nodes = processes.kafka_nodes(self.settings)
         self._publish(
             "starting Kafka (KRaft)" if len(nodes) == 1 else f"starting Kafka ({len(nodes)} nodes)"
@@ -234,31 +277,49 @@ class Supervisor:
     # -- watching and stopping ------------------------------------------------------------------
 
     def watch(self) -> None:
-        """Restart a process that died, with backoff, until asked to stop."""
+        """Restart a process that died, after a backoff of its own, until asked to stop. Each
+        restart runs on a thread, so a crash loop's backoff (or a slow start) holds up no other."""
         definitions = {p.name: p for p in self._all_processes()}
-        while not self.stopping:
-            for name, executor in list(self.executors.items()):
-                if self.stopping or executor.running():
-                    continue
-                component = self.status.components[name]
-                code = executor.process.returncode if executor.process else None
-                log.warning("%s exited (code %s); restarting", name, code)
-                component.restarts += 1
-                component.last_exit, component.last_exit_at = exit_reason(code), time.time()
-                served = time.time() - component.since if component.state == "ready" else 0.0
-                streak = 1 if served >= STABLE_SECONDS else self.crash_streaks.get(name, 0) + 1
-                self.crash_streaks[name] = streak
-                self._set_state(name, "restarting")
-                delay = RESTART_BACKOFF_SECONDS[min(streak - 1, len(RESTART_BACKOFF_SECONDS) - 1)]
-                time.sleep(delay)
-                try:
-                    self.start_process(definitions[name])
-                except StartFailed as error:
-                    log.error("%s", error)
-            time.sleep(0.5)
+        restarting: dict[str, Future[None]] = {}
+        with ThreadPoolExecutor(len(definitions), thread_name_prefix="restart") as pool:
+            while not self.stopping:
+                for name, executor in list(self.executors.items()):
+                    if name in restarting and not restarting[name].done():
+                        continue
+                    restarting.pop(name, None)
+                    if self.stopping or executor.running():
+                        continue
+                    delay = self._count_exit(name, executor)
+                    restarting[name] = pool.submit(self._restart, definitions[name], delay)
+                self._pause(0.5)
+            # Leaving the block waits for the restarts in flight: each sees the stop and ends.
+
+    def _count_exit(self, name: str, executor: ProcessExecutor) -> float:
+        """Records a process's exit; returns how long to wait before starting it again."""
+        component = self.status.components[name]
+        code = executor.process.returncode if executor.process else None
+        component.restarts += 1
+        component.last_exit, component.last_exit_at = exit_reason(code), time.time()
+        served = time.time() - component.since if component.state == "ready" else 0.0
+        streak = 1 if served >= STABLE_SECONDS else self.crash_streaks.get(name, 0) + 1
+        self.crash_streaks[name] = streak
+        delay = RESTART_BACKOFF_SECONDS[min(streak - 1, len(RESTART_BACKOFF_SECONDS) - 1)]
+        log.warning("%s exited (code %s); restarting in %s s", name, code, delay)
+        self._set_state(name, "restarting")
+        return delay
+
+    def _restart(self, process: processes.Process, delay: float) -> None:
+        if self._pause(delay):
+            return
+        try:
+            self.start_process(process)
+        except StartFailed as error:
+            log.error("%s", error)
+        except Stopping:
+            pass
 
     def stop_all(self) -> None:
-        self.stopping = True
+        self._shutting_down = True
         self.status.phase = "stopping"
         self._publish("stopping")
         for group in self._stop_groups():
@@ -291,16 +352,13 @@ class Supervisor:
         self._set_state(name, "stopped")
 
     def run(self) -> int:
-        def request_stop(signum: int, _frame: object) -> None:
-            log.info("received signal %s", signum)
-            self.stopping = True
-            raise SystemExit(0)
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
         try:
             try:
                 self.start_all()
+            except Stopping:
+                return 0
             except (StartFailed, connector.ConnectorFailed) as error:
                 self.status.phase, self.status.error = "failed", str(error)
                 self._publish(f"start-up failed: {error}")
@@ -310,11 +368,15 @@ class Supervisor:
                 self.status.phase, self.status.error = "failed", f"{type(error).__name__}: {error}"
                 self._publish("start-up failed")
                 return 1
+            if self.stopping:
+                return 0
             self.status.phase, self.status.ready_at = "ready", time.time()
             self._publish("ready")
             self.watch()
             return 0
         finally:
+            if self.stop_signal is not None:
+                log.info("received signal %s", signal.Signals(self.stop_signal).name)
             if self.status.phase == "failed":
                 error = self.status.error
                 self.stop_all()
@@ -332,7 +394,7 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return Supervisor(config).run()
+    return Supervisor(config, database_only="--database-only" in sys.argv[1:]).run()
 
 
 if __name__ == "__main__":

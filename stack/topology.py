@@ -3,7 +3,7 @@ topics replicated that many times, and cannot be started as another."""
 
 from __future__ import annotations
 
-from stack.settings import ConfigurationError, Settings
+from kernel.settings import ConfigurationError, Settings
 
 
 def kafka_nodes_of_state(settings: Settings) -> int | None:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bench.chaos import faults, report
 from bench.chaos.drill import Plan, RoundResult, run_round
-from stack.settings import settings
+from kernel.settings import settings
 
 app = typer.Typer(add_completion=False, help=__doc__)
 

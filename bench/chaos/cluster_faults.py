@@ -14,11 +14,8 @@ import signal
 import time
 from dataclasses import dataclass
 
-from bench.chaos.faults import Struck
-from stack.settings import Settings
-from stack.supervisor import STABLE_SECONDS
-from tests.support import cluster
-from tests.support.stack_control import (
+from bench.chaos import cluster
+from bench.chaos.stack_control import (
     component,
     freeze,
     kill_hard,
@@ -26,6 +23,9 @@ from tests.support.stack_control import (
     wait_restarted,
     wait_served,
 )
+from bench.chaos.struck import Struck
+from kernel.settings import Settings
+from stack.supervisor import STABLE_SECONDS
 
 KILL_BROKER = "kill-broker"
 RESTART_BROKERS = "restart-brokers"

@@ -8,18 +8,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bench import bank_db
 from bench.chaos import verdict as judge
 from bench.chaos.cluster_faults import ClusterFault
 from bench.chaos.faults import Fault
 from bench.chaos.load import DepositLoad, Ledger
+from bench.chaos.stack_control import heal, wait_healthy
 from bench.chaos.watchers import Audience, WatcherReport
+from bench.clerk import live_token
+from bench.teller import Booking
 from events import topics
-from stack.settings import Settings
-from tests.support import bank_db
-from tests.support.live_feed import clerk_token
-from tests.support.stack_control import heal, wait_healthy
-from tests.support.teller import Booking
-from tests.support.topics import end_offsets
+from kernel.settings import Settings
+from ops.topic_reader import end_offsets
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def run_round(
     others = {t: end_offsets(config.kafka_bootstrap, t) for t in (topics.BALANCES, topics.ALERTS)}
     key_prefix = f"chaos-{run_id}-{fault.name}-{number}-"
     audience = Audience(
-        config, clerk_token(config), ibans, plan.steady_watchers, plan.resuming_watchers
+        config, live_token(config), ibans, plan.steady_watchers, plan.resuming_watchers
     )
     audience.start()
     try:

@@ -5,31 +5,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stack.settings import Settings
+from bench.chaos.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
+from bench.chaos.struck import Struck
+from kernel.settings import Settings
 
 if TYPE_CHECKING:
     from bench.chaos.cluster_faults import ClusterFault
 from stack.supervisor import STABLE_SECONDS
-from tests.support.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
 # With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n; a cluster also
 # kafka-2, kafka-3 and connect-2.
 _REPLICA = re.compile(r"(soi|kafka|connect)-[2-9]")
 FREEZE_SECONDS = 10.0
-
-
-@dataclass
-class Struck:
-    """What striking took: the seconds until the component ran again (for a freeze, how long it
-    was frozen), what was seen on the way, and what went wrong with the fault itself."""
-
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -54,11 +45,11 @@ class Fault:
             restarts = kill_hard(config, self.component)
             wait_restarted(config, self.component, restarts, restart_timeout)
         else:
-            group = freeze(config, self.component)
+            frozen = freeze(config, self.component)
             try:
                 time.sleep(FREEZE_SECONDS)
             finally:
-                thaw(group)
+                thaw(frozen)
         return Struck(time.monotonic() - started)
 
 

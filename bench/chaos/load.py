@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from stack.settings import Settings
-from tests.support.teller import Booking, DepositRefused, Teller
+from bench.teller import Booking, DepositRefused, Teller
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,21 +3,21 @@ sequence, do bank.balances and the database agree, and does every watcher show t
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.chaos.watchers import WatcherReport
+from bench.teller import Booking
 from events import topics
+from kernel.settings import Settings
+from kernel.wait import poll
 from ops.config import database as database_address
 from ops.database import Database
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
-from stack.settings import Settings
-from tests.support.teller import Booking
-from tests.support.topics import read
+from ops.topic_reader import read
 
 
 @dataclass
@@ -63,13 +63,17 @@ def derived_events(
     """Every BalanceChanged event since `start`, read again until each booked entry has one or
     `timeout` has passed (what is missing then is lost)."""
     wanted = {booking.entry_id for booking in booked}
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def events_now() -> list[dict[str, Any]]:
         records = read(config.kafka_bootstrap, topics.BALANCE_CHANGED, start)
-        events = [r.value for r in records if r.value is not None]
-        if wanted <= {e["ledger_entry_id"] for e in events} or time.monotonic() > deadline:
-            return events
-        time.sleep(1)
+        return [r.value for r in records if r.value is not None]
+
+    return poll(
+        events_now,
+        until=lambda events: wanted <= {e["ledger_entry_id"] for e in events},
+        timeout=timeout,
+        every=1,
+    )
 
 
 def judge_events(verdict: Verdict, booked: list[Booking], events: list[dict[str, Any]]) -> None:

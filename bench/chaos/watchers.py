@@ -18,8 +18,9 @@ from typing import Any
 
 import websockets
 
-from stack.settings import Settings
-from tests.support.live_feed import LiveFeed
+from bench.live_feed import LiveFeed
+from kernel.settings import Settings
+from kernel.wait import poll
 
 RECONNECT_PAUSE_SECONDS = 0.5
 
@@ -186,12 +187,15 @@ class Audience:
     def wait_until_showing(self, balances: dict[str, int], timeout: float) -> None:
         """Waits (up to `timeout`) until every watcher shows these balances; never raises: what
         a watcher shows in the end is judged by the verdict."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(
-            all(_shown(w.report, iban) == balance for iban, balance in balances.items())
-            for w in self.watchers
-        ):
-            time.sleep(0.5)
+        poll(
+            lambda: all(
+                all(_shown(w.report, iban) == balance for iban, balance in balances.items())
+                for w in self.watchers
+            ),
+            until=bool,
+            timeout=timeout,
+            every=0.5,
+        )
 
     def stop(self) -> list[WatcherReport]:
         """Closes every watcher (once; later calls only return the reports)."""

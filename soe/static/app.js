@@ -25,27 +25,40 @@ let lastUpdate = null;
 const staff = { active: false, query: "", page: 1, pages: 1, total: 0, shown: new Set() };
 
 // ---------------------------------------------------------------- money and time
-function minorDigits(currency) {
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency })
-      .resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
+// ISO 4217 exponents of the bank's currencies, from the gateway's config.json (events/money.py):
+// the browser's own table (CLDR) differs for some currencies, and a second table is how an
+// amount comes to be shown a hundred times too large.
+let currencyExponents = {};
+
+function useCurrencyExponents(table) {
+  currencyExponents = table || {};
 }
 
-function formatMoney(minor, currency, signed = false) {
-  const digits = minorDigits(currency);
-  const amount = minor / 10 ** digits;
-  let text;
-  try {
-    text = new Intl.NumberFormat(undefined, {
-      style: "currency", currency, signDisplay: signed ? "always" : "auto",
-    }).format(amount);
-  } catch {
-    text = `${signed && amount > 0 ? "+" : ""}${amount.toFixed(digits)} ${currency}`;
+// The amount in major units as exact decimal text ("-1234.56"), never through a float.
+function majorUnits(minor, digits) {
+  const sign = minor < 0 ? "-" : "";
+  const text = String(Math.abs(minor)).padStart(digits + 1, "0");
+  return digits === 0
+    ? `${sign}${text}`
+    : `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}
+
+function formatMoney(minor, currency, signed = false, locale = undefined) {
+  const digits = currencyExponents[currency];
+  if (!Number.isInteger(digits)) {
+    // As events/money.py's readable(): an unknown currency stays in minor units and says so.
+    return `${signed && minor > 0 ? "+" : ""}${minor} ${currency} (minor units)`;
   }
-  return text;
+  try {
+    // Intl reads a string as an exact decimal.
+    return new Intl.NumberFormat(locale, {
+      style: "currency", currency,
+      minimumFractionDigits: digits, maximumFractionDigits: digits,
+      signDisplay: signed ? "always" : "auto",
+    }).format(majorUnits(minor, digits));
+  } catch {
+    return `${signed && minor > 0 ? "+" : ""}${majorUnits(minor, digits)} ${currency}`;
+  }
 }
 
 function formatTime(ms) {
@@ -512,6 +525,7 @@ function tokenStillValid(token) {
 
 async function start() {
   config = await (await fetch("config.json")).json();
+  useCurrencyExponents(config.currency_exponents);
   $("#sign-in-form").addEventListener("submit", signIn);
   $("#sign-out").addEventListener("click", () => signOut());
   $("#retry-now").addEventListener("click", () => feed && feed.retryNow());

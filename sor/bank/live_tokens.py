@@ -8,19 +8,15 @@ on first use in the local state folder, the public half beside it for the gatewa
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ALGORITHM = "EdDSA"
-SCOPE_OWN = "feed:own"
-SCOPE_ALL = "feed:all"
+from kernel import live_token
 
 
 @dataclass(frozen=True)
@@ -44,16 +40,14 @@ def mint(
     account (scope feed:all, no customer id)."""
     issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
     expires_at = issued_at + timedelta(seconds=ttl_seconds)
-    claims = {
-        "sub": subject,
-        "customer_id": None if staff else customer_id,
-        "scope": SCOPE_ALL if staff else SCOPE_OWN,
-        "iat": int(issued_at.timestamp()),
-        "exp": int(expires_at.timestamp()),
-        "jti": uuid.uuid4().hex,
-    }
-    token = jwt.encode(claims, key, algorithm=ALGORITHM)
-    return LiveToken(token, expires_at, claims["customer_id"], staff)
+    claims = live_token.claims(
+        subject=subject,
+        customer_id=customer_id,
+        staff=staff,
+        issued_at=int(issued_at.timestamp()),
+        expires_at=int(expires_at.timestamp()),
+    )
+    return LiveToken(live_token.sign(claims, key), expires_at, claims["customer_id"], staff)
 
 
 def public_key_path(private_key_path: Path) -> Path:

@@ -7,7 +7,6 @@ development.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -17,12 +16,11 @@ from axes.helpers import get_client_username
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils import timezone
 
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from sor.bank.models import SignInBudget
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -151,30 +149,3 @@ class LocalOnlyPasswordBackend:
 
     def get_user(self, user_id: int) -> None:
         return None
-
-
-class AdminSignInRateMiddleware:
-    """The API's per-address sign-in throttle (BANK_SIGN_IN_RATE) on the admin's login form too:
-    the lockout counts per username, this counts per address."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if request.method == "POST" and request.path == reverse("admin:login"):
-            # Imported here: DRF's settings import this module's neighbours at start-up.
-            from rest_framework.request import Request
-
-            from sor.bank.api.sign_in import SignInThrottle
-
-            throttle = SignInThrottle()
-            if not throttle.allow_request(Request(request), None):
-                wait = math.ceil(throttle.wait() or 60)
-                answer = HttpResponse(
-                    f"Too many sign-in attempts from your address; try again in {wait} seconds.",
-                    status=429,
-                    content_type="text/plain; charset=utf-8",
-                )
-                answer["Retry-After"] = str(wait)
-                return answer
-        return self.get_response(request)

@@ -13,7 +13,7 @@ import pytest
 from bench.chaos.cluster_faults import ClusterFault
 from bench.chaos.drill import RoundResult, run_round
 from bench.chaos.report import summary
-from stack.settings import Settings
+from kernel.settings import Settings
 from tests.integration.chaos.conftest import CI_PLAN
 
 # A restarted broker replays its log and rejoins before it counts as back: on two busy cores

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack.settings import REPO_ROOT, Settings, settings
+from kernel.settings import REPO_ROOT, Settings, settings
 
 PORT_SHIFT = 500
 # Every port the settings take; the stage's stack listens on each plus PORT_SHIFT.

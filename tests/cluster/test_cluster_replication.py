@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.chaos import cluster
 from events import topics
 from soi.config import STATE_TOPIC, TOPICS
 from stack.processes import REGISTRY_JOURNAL_TOPIC
-from tests.support import cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

@@ -11,9 +11,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from kernel.settings import REPO_ROOT
 from ops.cli import app
 from soi.config import DERIVATION_GROUP
-from stack.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

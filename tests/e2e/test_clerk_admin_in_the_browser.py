@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stack.settings import env
+from kernel.settings import ClerkLogin
 from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.e2e
@@ -16,8 +16,8 @@ LAPTOP = 1366
 def test_the_account_list_fits_a_laptop_screen(running_stack):
     with chromium_page(width=LAPTOP, height=800) as page:
         page.goto(running_stack.sor_url + "/admin/login/")
-        page.fill("#id_username", env("DJANGO_SUPERUSER_USERNAME"))
-        page.fill("#id_password", env("DJANGO_SUPERUSER_PASSWORD"))
+        page.fill("#id_username", ClerkLogin.load().username)
+        page.fill("#id_password", ClerkLogin.load().password)
         page.click("input[type=submit]")
         page.goto(running_stack.sor_url + "/admin/bank/account/")
 

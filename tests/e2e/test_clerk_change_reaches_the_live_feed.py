@@ -8,9 +8,10 @@ import secrets
 
 import pytest
 
+from bench.bank_db import open_eur_account
+from bench.clerk import live_token
+from bench.live_feed import LiveFeed
 from tests.support.bank_clerk import BankClerk
-from tests.support.bank_db import open_eur_account
-from tests.support.live_feed import LiveFeed, clerk_token
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +26,7 @@ def test_a_clerks_balance_edit_in_admin_reaches_the_websocket_with_old_new_and_d
     clerk.sign_in()
 
     async def scenario() -> dict:
-        feed = await LiveFeed.open(running_stack, clerk_token(running_stack), [account.iban])
+        feed = await LiveFeed.open(running_stack, live_token(running_stack), [account.iban])
         try:
             snapshot = await feed.next_matching("snapshot", account.iban)
             assert snapshot["balance"] == account.balance

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.support.live_feed import LiveFeed, customer_token
-from tests.support.teller import Teller
+from bench.live_feed import LiveFeed, customer_token
+from bench.teller import Teller
 
 pytestmark = pytest.mark.e2e
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import pytest
 
-from stack.settings import REPO_ROOT, env
+from kernel.settings import REPO_ROOT
 from tests.support.bank_clerk import BankClerk
 from tests.support.browser import chromium_page
 from tests.support.own_customers import customer_with_login
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
+ARTIFACTS = Path(os.environ.get("BANK_TEST_ARTIFACTS") or REPO_ROOT / "test-artifacts")
 
 
 @pytest.fixture

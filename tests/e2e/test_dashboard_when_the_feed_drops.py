@@ -4,6 +4,7 @@ layer (Playwright routes the websocket through itself), so the gateway other tes
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from stack.settings import REPO_ROOT, env
+from kernel.settings import REPO_ROOT
 from tests.support.bank_clerk import BankClerk
 from tests.support.browser import chromium_page
 from tests.support.own_customers import customer_with_login
@@ -21,7 +22,7 @@ from tests.support.own_customers import customer_with_login
 pytestmark = pytest.mark.e2e
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
-ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
+ARTIFACTS = Path(os.environ.get("BANK_TEST_ARTIFACTS") or REPO_ROOT / "test-artifacts")
 
 
 @dataclass

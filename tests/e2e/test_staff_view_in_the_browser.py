@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -10,22 +11,22 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from stack.settings import REPO_ROOT, env
+from kernel.settings import REPO_ROOT, ClerkLogin
 from tests.support.browser import chromium_page
 from tests.support.own_customers import customer_with_login
 
 pytestmark = pytest.mark.e2e
 
 PAGE_SIZE = 50
-ARTIFACTS = Path(env("BANK_TEST_ARTIFACTS", str(REPO_ROOT / "test-artifacts")))
+ARTIFACTS = Path(os.environ.get("BANK_TEST_ARTIFACTS") or REPO_ROOT / "test-artifacts")
 
 
 def test_staff_page_through_the_accounts_and_find_one_by_iban(running_stack):
     account = customer_with_login(running_stack, "e2e-staff-find", secrets.token_urlsafe(16))
     with chromium_page() as page:
         page.goto(running_stack.soe_url + "/")
-        page.fill("input[name=username]", env("DJANGO_SUPERUSER_USERNAME"))
-        page.fill("input[name=password]", env("DJANGO_SUPERUSER_PASSWORD"))
+        page.fill("input[name=username]", ClerkLogin.load().username)
+        page.fill("input[name=password]", ClerkLogin.load().password)
         page.keyboard.press("Enter")
         connection = page.locator("#connection")
         expect(connection).to_have_attribute("data-state", "live", timeout=30_000)

@@ -8,8 +8,9 @@ import secrets
 
 import pytest
 
+from bench.clerk import live_token
+from bench.live_feed import LiveFeed
 from tests.support.bank_clerk import BankClerk
-from tests.support.live_feed import LiveFeed, live_token
 from tests.support.own_customers import customer_with_login
 
 pytestmark = pytest.mark.e2e

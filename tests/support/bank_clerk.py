@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import httpx
 
-from stack.settings import env
+from kernel.settings import ClerkLogin
 
 
 class _FormFields(HTMLParser):
@@ -67,9 +67,7 @@ class BankClerk:
     def sign_in(self) -> None:
         page = self.http.get("/admin/login/")
         fields = form_fields(page.text, "login-form")
-        fields.update(
-            username=env("DJANGO_SUPERUSER_USERNAME"), password=env("DJANGO_SUPERUSER_PASSWORD")
-        )
+        fields.update(ClerkLogin.load().sign_in())
         response = self.http.post("/admin/login/?next=/admin/", data=fields)
         assert response.status_code == 302, f"clerk login refused: {response.text[:500]}"
 

@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-from stack.settings import REPO_ROOT, Settings
-from tests.support.bank_db import AccountRow
+from bench.bank_db import AccountRow
+from kernel.settings import REPO_ROOT, Settings
 
 # Runs inside the system of record's Django; idempotent, so every run reuses one customer.
 _OPEN = """

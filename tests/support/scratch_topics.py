@@ -13,9 +13,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from events import topics
 from events.topics import DerivedTopics, derived_topics
+from kernel.kafka_client import librdkafka
 from soi.config import TOPIC_PARTITIONS, TOPIC_REPLICATION
 from soi.topics import TOPIC_CONFIGS
-from stack.kafka_client import librdkafka
 from tests.support.registry import forget_subjects
 
 OPERATION_TIMEOUT = 30.0

@@ -7,16 +7,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mirakuru import HTTPExecutor
 
-from bench.kafka_probe import delete_namespace
+from bench.children import free_port
+from bench.scratch import delete_namespace
 from events.topics import DerivedTopics, derived_topics
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -59,12 +59,6 @@ def scratch_worker(bootstrap: str) -> Iterator[ScratchWorker]:
         finally:
             executor.stop()
             _delete_namespace(bootstrap, namespace)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _delete_namespace(bootstrap: str, namespace: str) -> None:

@@ -12,11 +12,10 @@ import contextlib
 import datetime
 import ipaddress
 import secrets
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -24,21 +23,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pydantic import SecretStr
 
-from stack import processes
-from stack.kafka_client import KafkaClientSettings, Secret
+from bench.children import free_port, stop
+from kernel.kafka_client import KafkaClientSettings
+from kernel.settings import Settings, settings
+from stack import LOG4J_CONFIG, processes
 from stack.kafka_storage import cluster_id
-from stack.settings import LOG4J_CONFIG, Settings, settings
 
 USERNAME = "bank-managed-test"
 START_TIMEOUT = 90.0
 HEAP = "384m"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class SecuredBroker:
             "BANK_KAFKA_SECURITY_PROTOCOL": self.client.security_protocol,
             "BANK_KAFKA_SASL_MECHANISM": str(self.client.sasl_mechanism),
             "BANK_KAFKA_SASL_USERNAME": str(self.client.sasl_username),
-            "BANK_KAFKA_SASL_PASSWORD": self.client.sasl_password.reveal(),
+            "BANK_KAFKA_SASL_PASSWORD": self.client.sasl_password.get_secret_value(),
             "BANK_KAFKA_SSL_CA_LOCATION": str(self.client.ssl_ca_location),
         }
 
@@ -202,8 +197,7 @@ def _answers(client: KafkaClientSettings) -> bool:
 def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
     """Starts the broker in ``folder`` and stops it (and its JVM) on the way out."""
     stack = settings()
-    config = replace(
-        stack,
+    config = stack.changed(
         state_dir=folder,
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
@@ -223,7 +217,7 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-512",
         sasl_username=USERNAME,
-        sasl_password=Secret(password),
+        sasl_password=SecretStr(password),
         ssl_ca_location=ca_file,
     )
     log = folder / "kafka.log"
@@ -242,9 +236,4 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
             time.sleep(0.5)
         yield SecuredBroker(client, log, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process, 30)

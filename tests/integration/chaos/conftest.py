@@ -13,7 +13,7 @@ import pytest
 from bench.chaos.drill import Plan, RoundResult, run_round
 from bench.chaos.faults import Fault
 from bench.chaos.report import summary
-from stack.settings import Settings
+from kernel.settings import Settings
 
 HERE = Path(__file__).parent
 # Shorter than `make chaos`: the whole drill must stay within minutes on two cores, also when a

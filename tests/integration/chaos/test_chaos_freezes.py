@@ -7,7 +7,7 @@ import pytest
 from bench.chaos.faults import Fault
 from bench.chaos.report import summary
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 @pytest.mark.parametrize("component", ["soi", "soe"])

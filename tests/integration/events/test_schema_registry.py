@@ -17,12 +17,12 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from bench.chaos.stack_control import kill_hard, wait_restarted
 from events import codec
 from events.topics import DerivedTopics
-from stack.kafka_client import producer_config
-from stack.settings import settings
+from kernel.kafka_client import producer_config
+from kernel.settings import settings
 from tests.support.scratch_topics import scratch_topics
-from tests.support.stack_control import kill_hard, wait_restarted
 
 pytestmark = pytest.mark.integration
 

@@ -16,30 +16,31 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
+from pydantic import SecretStr
 
+from bench.bank_db import open_eur_account
+from bench.children import free_port
+from bench.live_feed import LiveFeed
+from bench.teller import Teller
 from events import topics
+from kernel import live_token
+from kernel.connector import load_connector
+from kernel.kafka_client import KafkaClientSettings, producer_config
+from kernel.settings import REPO_ROOT, settings
+from ops.topic_reader import end_offsets, read
 from stack import connector, processes
-from stack.kafka_client import KafkaClientSettings, Secret, producer_config
-from stack.settings import REPO_ROOT, settings
-from tests.support.bank_db import open_eur_account
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
-from tests.support.live_feed import LiveFeed
-from tests.support.secured_kafka import SecuredBroker, free_port, secured_broker
-from tests.support.teller import Teller
-from tests.support.topics import end_offsets, read
+from tests.support.secured_kafka import SecuredBroker, secured_broker
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +146,7 @@ def connect(
     for jars in ("kafka", "connect-plugins"):
         (folder / "lib").mkdir(exist_ok=True)
         (folder / "lib" / jars).symlink_to(settings().path("lib", jars))
-    config = replace(settings(), state_dir=folder, connect_port=free_port(), connect_heap="512m")
+    config = settings().changed(state_dir=folder, connect_port=free_port(), connect_heap="512m")
     process = processes.connect(config)
     assert process.prepare is not None
     process.prepare()  # writes the worker properties
@@ -154,7 +155,7 @@ def connect(
     env = {**bank_env, **process.env}
     # The JVM exits with 128 + 15 on SIGTERM.
     with _running("connect", process.command, ready, env, folder, exit_on_stop=143) as log:
-        name, connector_config = connector.load_connector()
+        name, connector_config = load_connector()
         connector_config |= {
             # Beside the stack's own connector, reading the same binlog as another replica.
             "database.server.id": str(200_000 + secrets.randbelow(100_000)),
@@ -170,15 +171,14 @@ def connect(
 
 def _token(key: Ed25519PrivateKey, customer_id: int | None) -> str:
     now = int(time.time())
-    claims = {
-        "sub": f"customer-{customer_id}" if customer_id else "clerk",
-        "customer_id": customer_id,
-        "scope": "feed:own" if customer_id else "feed:all",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    claims = live_token.claims(
+        subject=f"customer-{customer_id}" if customer_id else "clerk",
+        customer_id=customer_id,
+        staff=customer_id is None,
+        issued_at=now,
+        expires_at=now + 300,
+    )
+    return live_token.sign(claims, key)
 
 
 def _authentication_errors(client: KafkaClientSettings) -> list[KafkaError]:
@@ -192,7 +192,7 @@ def _authentication_errors(client: KafkaClientSettings) -> list[KafkaError]:
 
 def test_the_broker_refuses_a_client_without_the_password(broker: SecuredBroker):
     # The proof below means something only if the listener really asks for SCRAM over TLS.
-    wrong = replace(broker.client, sasl_password=Secret("not-the-password"))
+    wrong = broker.client.model_copy(update={"sasl_password": SecretStr("not-the-password")})
     assert _authentication_errors(wrong), "a wrong password was not refused by authentication"
     plaintext = AdminClient({"bootstrap.servers": broker.client.bootstrap, "log_level": 0})
     with pytest.raises(KafkaException):
@@ -246,7 +246,7 @@ def test_a_change_reaches_the_customers_websocket_over_sasl_ssl(
     capture(envelope("c", None, account(50_000, **row), pos=100, gtid=f"{gtid}0"))
 
     async def watch_a_deposit() -> dict:
-        config = replace(settings(), soe_port=port)
+        config = settings().changed(soe_port=port)
         feed = await LiveFeed.open(config, _token(signing_key, customer_id), [iban])
         try:
             snapshot = await feed.next_matching("snapshot", iban, timeout=60)
@@ -313,7 +313,7 @@ def test_a_clerks_deposit_travels_debezium_the_worker_and_the_gateway_over_sasl_
     )
 
     async def balance_on_screen() -> int:
-        config = replace(settings(), soe_port=gateway[0])
+        config = settings().changed(soe_port=gateway[0])
         feed = await LiveFeed.open(config, _token(signing_key, None), [target.iban])
         try:
             return (await feed.next_matching("snapshot", target.iban, timeout=60))["balance"]

@@ -13,16 +13,16 @@ import httpx
 import pytest
 from click.testing import Result
 from confluent_kafka.admin import AdminClient, NewTopic
-from ops_stack import BrokenConnector, NotFailedYet
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 from typer.testing import CliRunner
 
+from bench.teller import Teller
+from kernel.connector import load_connector
+from kernel.kafka_client import librdkafka
+from kernel.settings import settings
 from ops.cli import app
-from stack.connector import load_connector
-from stack.kafka_client import librdkafka
-from stack.settings import settings
+from tests.support.ops_stack import BrokenConnector, NotFailedYet
 from tests.support.registry import forget_subjects
-from tests.support.teller import Teller
 
 Bankctl = Callable[..., Result]
 

@@ -6,39 +6,15 @@ import json
 import select
 import signal
 import subprocess
-import time
 
 import pytest
-from ops_stack import BANKCTL, produce
 
 from events import codec, topics
+from tests.support.ops_stack import BANKCTL, balance_changed, jsonl, produce
 from tests.support.single_object import single_object
+from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration
-
-
-def jsonl(output: str) -> list[dict]:
-    return [json.loads(line) for line in output.splitlines() if line.strip()]
-
-
-def balance_changed(iban: str, sequence: int = 1) -> dict:
-    return {
-        "event_id": f"test:{iban}:{sequence}",
-        "iban": iban,
-        "account_id": 1,
-        "customer_id": None,
-        "currency": "EUR",
-        "old_balance": 100,
-        "new_balance": 142,
-        "delta": 42,
-        "sequence": sequence,
-        "committed_at": 1,
-        "captured_at": 2,
-        "derived_at": 3,
-        "source_file": "test-bin.000001",
-        "source_pos": 4,
-        "source_row": 0,
-    }
 
 
 def test_a_cdc_topic_shows_debezium_changes_with_their_binlog_position(bankctl):
@@ -160,7 +136,7 @@ def test_follow_prints_new_records_as_they_arrive(scratch_topic):
         text=True,
     )
     try:
-        time.sleep(2)  # let it read the (empty) history and start following
+        wait_for_line(process.stderr, "following")
         produce(
             topic, [(b"NL00FOLLOW", codec.encode("balance_changed", balance_changed("NL00FOLLOW")))]
         )

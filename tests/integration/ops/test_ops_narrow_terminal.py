@@ -8,17 +8,22 @@ import re
 import select
 import signal
 import subprocess
-import time
 
 import pytest
-from ops_stack import BANKCTL, produce, quiet_accounts
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
-from test_ops_consume import balance_changed, jsonl
 from typer.testing import CliRunner
 
 from events import codec, topics
+from kernel.settings import REPO_ROOT
 from ops.cli import app
-from stack.settings import REPO_ROOT
+from tests.support.ops_stack import (
+    BANKCTL,
+    balance_changed,
+    jsonl,
+    produce,
+    quiet_accounts,
+)
+from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +116,7 @@ def test_follow_from_the_end_prints_only_new_records(scratch_topic):
         text=True,
     )
     try:
-        time.sleep(2)  # let it find the end and start following
+        wait_for_line(process.stderr, "following")
         produce(topic, [(b"NL00NEW", codec.encode("balance_changed", balance_changed("NL00NEW")))])
         ready, _, _ = select.select([process.stdout], [], [], 15)
         assert ready, "no record printed within 15 s of producing it"

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from ops_stack import produce, quiet_accounts, read_all
 
 from events import codec, topics
+from kernel.settings import TopicSettings
+from tests.support.ops_stack import produce, quiet_accounts, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,9 @@ def _wrong_event(iban: str, balance: int) -> bytes:
 
 def test_planted_mismatches_are_reported_and_exit_1(bankctl, scratch_topic):
     wrong_state, wrong_events = quiet_accounts(2)
-    balances = scratch_topic(partitions=6, **{"cleanup.policy": "compact"})
+    balances = scratch_topic(
+        partitions=TopicSettings.load().partitions, **{"cleanup.policy": "compact"}
+    )
     changes = scratch_topic(partitions=1)
     _copy_with_a_wrong_balance(topics.BALANCES, balances, wrong_state.iban)
     produce(

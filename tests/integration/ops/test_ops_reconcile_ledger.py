@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from ops_stack import _db
 
 from sor.bank import iban
+from tests.support.ops_stack import _db
 
 pytestmark = pytest.mark.integration
 

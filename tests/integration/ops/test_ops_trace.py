@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from ops_stack import quiet_accounts
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from events import topics
 from ops import render
+from tests.support.ops_stack import quiet_accounts
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,8 @@ import subprocess
 import time
 
 import pytest
-from ops_stack import BANKCTL
+
+from tests.support.ops_stack import BANKCTL
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +19,14 @@ from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mirakuru import HTTPExecutor
-from soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter, free_port
 
+from bench.children import free_port
 from events.topics import DerivedTopics
-from stack.kafka_client import librdkafka, producer_config
-from stack.settings import REPO_ROOT, settings
+from kernel.kafka_client import librdkafka, producer_config
+from kernel.settings import REPO_ROOT, settings
+from kernel.wait import wait_until
 from tests.support.scratch_topics import scratch_topics
+from tests.support.soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -51,10 +52,13 @@ class Gateway:
 
     def wait_idle(self, timeout: float = 20) -> None:
         """Until the gateway holds no websocket: the previous test's closes have landed."""
-        deadline = time.monotonic() + timeout
-        while self.metric("soe_connections") or self.metric("soe_unauthenticated_connections"):
-            assert time.monotonic() < deadline, "the gateway still holds earlier connections"
-            time.sleep(0.1)
+        wait_until(
+            lambda: not (
+                self.metric("soe_connections") or self.metric("soe_unauthenticated_connections")
+            ),
+            timeout=timeout,
+            what="the gateway to let go of earlier connections",
+        )
 
     def metric(self, name: str) -> float:
         """Sum of every sample of one metric (all label values)."""

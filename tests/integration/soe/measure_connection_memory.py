@@ -22,10 +22,11 @@ import httpx
 import psutil
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from soe_live import Client, Minter, free_port
 
+from bench.children import free_port
+from kernel.settings import REPO_ROOT, settings
 from soe.config import WS_IMPLEMENTATIONS
-from stack.settings import REPO_ROOT, settings
+from tests.support.soe_live import Client, Minter
 
 SETTLE_SECONDS = 3
 AFTER_SECONDS = 10  # soe/memory.py gives memory back 5 s after the departures stop

@@ -10,8 +10,9 @@ import time
 from typing import Any
 
 import pytest
-from soe_live import Client, new_customer_id
 from websockets.exceptions import ConnectionClosed
+
+from tests.support.soe_live import Client, new_customer_id
 
 pytestmark = pytest.mark.integration
 

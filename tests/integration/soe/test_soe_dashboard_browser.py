@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from soe_live import new_customer_id
 
 from tests.support.browser import chromium_page
+from tests.support.soe_live import new_customer_id
 
 pytestmark = pytest.mark.integration
 

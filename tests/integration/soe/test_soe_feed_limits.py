@@ -9,8 +9,9 @@ import json
 import re
 
 import pytest
-from soe_live import Client, new_customer_id, new_iban
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support.soe_live import Client, new_customer_id, new_iban
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from soe_live import Client, Minter, new_customer_id, new_iban
 from websockets.exceptions import InvalidStatus
+
+from tests.support.soe_live import Client, Minter, new_customer_id, new_iban
 
 pytestmark = pytest.mark.integration
 

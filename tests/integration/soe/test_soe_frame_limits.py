@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 
 import pytest
-from soe_live import Client
 from websockets.exceptions import ConnectionClosed
+
+from tests.support.soe_live import Client
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import time
 
 import psutil
 import pytest
-from soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
 from websockets.exceptions import ConnectionClosed
 
-from stack.settings import settings
+from kernel.settings import settings
+from tests.support.soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
 
 pytestmark = pytest.mark.integration
 

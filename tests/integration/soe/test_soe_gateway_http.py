@@ -7,8 +7,9 @@ import json
 
 import httpx
 import pytest
-from soe_live import Client, new_customer_id, now_ms
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from tests.support.soe_live import Client, new_customer_id, now_ms
 
 pytestmark = pytest.mark.integration
 

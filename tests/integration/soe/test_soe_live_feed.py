@@ -7,7 +7,14 @@ import json
 import time
 
 import pytest
-from soe_live import IDLE_TIMEOUT_SECONDS, Client, new_customer_id, new_iban, sequences
+
+from tests.support.soe_live import (
+    IDLE_TIMEOUT_SECONDS,
+    Client,
+    new_customer_id,
+    new_iban,
+    sequences,
+)
 
 pytestmark = pytest.mark.integration
 

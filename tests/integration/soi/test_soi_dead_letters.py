@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from stack.kafka_client import producer_config
+from kernel.kafka_client import producer_config
+from ops.topic_reader import read
 from tests.support.scratch_worker import scratch_worker
-from tests.support.topics import read
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cdc"
 

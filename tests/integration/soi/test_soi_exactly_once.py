@@ -13,12 +13,12 @@ from collections import Counter, defaultdict
 import pytest
 from mirakuru import HTTPExecutor
 
+from bench import bank_db
+from bench.chaos.stack_control import kill_hard, wait_restarted
+from bench.teller import Booking, Teller
 from events import topics
-from stack.settings import REPO_ROOT
-from tests.support import bank_db
-from tests.support.stack_control import kill_hard, wait_restarted
-from tests.support.teller import Booking, Teller
-from tests.support.topics import end_offsets, latest_by_key, read
+from kernel.settings import REPO_ROOT
+from ops.topic_reader import end_offsets, latest_by_key, read
 
 pytestmark = pytest.mark.integration
 

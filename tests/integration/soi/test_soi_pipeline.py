@@ -14,21 +14,21 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from events.position import SourcePosition
 from events.topics import DerivedTopics
+from kernel.kafka_client import librdkafka, producer_config
+from kernel.settings import Settings
+from kernel.wait import wait_until
+from ops.topic_reader import read
 from soi import derivation
 from soi.accounts import AccountMemory
 from soi.alerts import PerCurrency, Thresholds
-from soi.cdc import SourcePosition
 from soi.config import TOPIC_PARTITIONS
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import TOPIC_CONFIGS
 from soi.upgrade import adopt_legacy_state, legacy_names
-from stack.kafka_client import librdkafka, producer_config
-from stack.settings import Settings
 from tests.support.cdc_envelopes import account, envelope, ledger_entry
 from tests.support.scratch_topics import scratch_topics
-from tests.support.topics import read
-from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 

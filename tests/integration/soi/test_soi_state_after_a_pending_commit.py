@@ -14,10 +14,10 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kernel.kafka_client import librdkafka, producer_config
 from soi.accounts import AccountMemory
 from soi.config import TOPIC_REPLICATION
 from soi.state import StateTopic, encode
-from stack.kafka_client import librdkafka, producer_config
 
 pytestmark = pytest.mark.integration
 

@@ -1,9 +1,9 @@
-"""The system of record's tests run against a real MariaDB: the one BANK_DB_HOST/BANK_DB_PORT
-name (the stack's, or a throwaway one). pytest-django creates the `test_bank` database in it."""
+"""The system of record's tests run against a real MariaDB and nothing else (marker `database`):
+the one BANK_DB_HOST/BANK_DB_PORT name (the stack's, MariaDB alone from `make test-sor`, or a
+throwaway one). pytest-django creates the `test_bank` database in it."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,10 +30,8 @@ CLERK_PASSWORD = "clerk-test-password"
 
 
 @pytest.fixture(scope="session")
-def mariadb(request: pytest.FixtureRequest) -> None:
-    """MariaDB, answering. When the suite's conftest can start the stack, it is started first."""
-    with contextlib.suppress(pytest.FixtureLookupError):
-        request.getfixturevalue("running_stack")
+def mariadb(running_database: object) -> None:
+    """MariaDB, answering as the bank's user: nothing else of the stack is needed here."""
     import MySQLdb
 
     db = django_settings.DATABASES["default"]

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from sor.bank.clerks import CLERK_GROUP, ensure_clerk_group
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 PASSWORD = "staff-test-password"
 

@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 from sor.bank import audit
 from sor.bank.admin import AccountAdmin
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.database, pytest.mark.django_db(transaction=True)]
 
 
 class AuditDown(RuntimeError):

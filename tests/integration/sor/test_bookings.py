@@ -16,7 +16,7 @@ from sor.bank.errors import (
 )
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 Kind = LedgerEntry.Kind
 

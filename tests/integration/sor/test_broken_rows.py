@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 BROKEN_ROWS = {
     "unknown status": ("status", "'vanished'", "status 'vanished' is not one the bank knows"),

@@ -8,11 +8,11 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from kernel.settings import settings
 from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
-from stack.settings import settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 CHANGELIST = "/admin/bank/account/"
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.database
 
 
 def _deposit(api, account, key, amount="10.00"):

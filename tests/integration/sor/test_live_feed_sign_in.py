@@ -8,11 +8,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from rest_framework.test import APIClient
 
+from kernel.settings import settings as stack_settings
 from sor.bank.api.sign_in import SignInThrottle
 from sor.bank.models import Customer
-from stack.settings import settings as stack_settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 URL = "/api/auth/live-token/"
 DASHBOARD = stack_settings().dashboard_origins[0]

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from sor.bank import iban, services
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 # A valid IBAN that no account has.
 UNKNOWN_IBAN = "NL" + iban.check_digits("NL", "LIVE0000000000") + "LIVE0000000000"

@@ -11,13 +11,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
+from kernel.settings import REPO_ROOT
 from sor.bank import iban
 from sor.bank.demo_accounts import DEMO_IBANS
 from sor.bank.demo_data import customer_plan
 from sor.bank.models import Account, Customer, LedgerEntry
-from stack.settings import REPO_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 
 def test_seeding_makes_realistic_customers_and_the_demo_login(monkeypatch):

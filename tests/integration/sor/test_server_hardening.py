@@ -9,9 +9,9 @@ import sys
 import pytest
 from django.test import Client
 
-from stack.settings import LOCAL_ONLY_DEFAULTS, REPO_ROOT
+from kernel.settings import LOCAL_ONLY_DEFAULTS, REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.database
 
 MANAGE = [sys.executable, str(REPO_ROOT / "sor" / "manage.py")]
 

@@ -17,10 +17,10 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from kernel.settings import LOCAL_ONLY_DEFAULTS
 from sor.bank.api.sign_in import SignInThrottle
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.database
 
 PASSWORD = "right-test-password"
 TOKEN_URL = "/api/auth/token/"

@@ -5,7 +5,7 @@ import pytest
 
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [pytest.mark.database, pytest.mark.django_db]
 
 
 def _refused(answer, field: str) -> dict:

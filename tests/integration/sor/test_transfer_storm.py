@@ -12,7 +12,7 @@ from django.db.models import Sum
 from sor.bank import services
 from sor.bank.models import Account, LedgerEntry
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.database, pytest.mark.django_db(transaction=True)]
 
 THREADS = 20
 TRANSFERS_PER_THREAD = 50

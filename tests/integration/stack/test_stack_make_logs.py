@@ -3,11 +3,11 @@
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
-from stack.settings import REPO_ROOT
+from kernel.settings import REPO_ROOT
+from tests.support.wait import wait_for_line
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def test_ctrl_c_on_make_logs_ends_quietly():
         start_new_session=True,  # its own process group, as a terminal's foreground job is
         preexec_fn=_as_in_a_terminal,
     )
-    time.sleep(3)
+    wait_for_line(process.stdout, "")  # the first line of the log: tail is following it
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole group gets it
     output, _ = process.communicate(timeout=30)
     assert "Interrupt" not in output and "Traceback" not in output, output

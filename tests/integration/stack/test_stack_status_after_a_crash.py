@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from stack.settings import REPO_ROOT
-from tests.support.stack_control import kill_hard, wait_restarted
+from bench.chaos.stack_control import kill_hard, wait_restarted
+from kernel.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

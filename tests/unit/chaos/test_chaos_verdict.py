@@ -4,7 +4,7 @@ import pytest
 
 from bench.chaos import verdict
 from bench.chaos.watchers import AccountView, WatcherReport
-from tests.support.teller import Booking
+from bench.teller import Booking
 
 pytestmark = pytest.mark.unit
 

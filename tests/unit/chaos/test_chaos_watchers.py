@@ -3,7 +3,7 @@
 import pytest
 
 from bench.chaos.watchers import AccountView, Watcher, WatcherReport
-from stack.settings import settings
+from kernel.settings import settings
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from compose_model import (
+
+from kernel.connector import load_connector
+from kernel.settings import LOCAL_ONLY_DEFAULTS
+from stack import processes
+from stack.readiness import KafkaReady
+from tests.support.compose_model import (
     CONTAINER_HOST,
-    DOCKERFILES,
     PUBLISH_HOST,
     REPO_ROOT,
     container_command,
@@ -19,8 +23,8 @@ from compose_model import (
     default_settings,
     dockerfile_cmd,
     dockerfile_healthcheck,
-    dockerfile_instructions,
     environment,
+    external_bases,
     is_one_shot,
     pom_property,
     published_ports,
@@ -28,11 +32,6 @@ from compose_model import (
     read_env_file,
     services,
 )
-
-from stack import processes
-from stack.connector import load_connector
-from stack.readiness import KafkaReady
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 
@@ -73,7 +72,7 @@ def _ready_url_in_container(process: processes.Process) -> str:
 def test_each_of_our_services_runs_the_local_stacks_command(compose, local, name):
     expected = container_command(local[name])
     assert compose[name]["command"] == expected
-    assert dockerfile_cmd(DOCKERFILES[name]) == expected
+    assert dockerfile_cmd(name) == expected
 
 
 @pytest.mark.parametrize("name", [*APPLICATIONS, "connect"])
@@ -102,7 +101,7 @@ def test_every_fixed_setting_a_process_gets_locally_it_gets_in_compose_too(compo
 def test_healthchecks_ask_the_local_readiness_url(compose, local, name):
     url = _ready_url_in_container(local[name])
     assert url in " ".join(compose[name]["healthcheck"]["test"])
-    assert url in " ".join(dockerfile_healthcheck(DOCKERFILES[name]))
+    assert url in " ".join(dockerfile_healthcheck(name))
 
 
 def test_connects_healthcheck_asks_the_local_readiness_url(compose, local):
@@ -432,12 +431,11 @@ def test_mariadb_is_the_major_version_the_local_stack_runs(compose):
     assert local and local[1] == tag, version.stdout
 
 
-@pytest.mark.parametrize("name", APPLICATIONS)
-def test_python_images_are_the_python_the_project_requires(name):
+def test_python_images_are_the_python_the_project_requires():
     requires = pyproject()["project"]["requires-python"]
     major_minor = re.search(r">=(\d+\.\d+)", requires)[1]
-    bases = [i.arguments for i in dockerfile_instructions(DOCKERFILES[name]) if i.keyword == "FROM"]
-    assert bases, name
+    bases = external_bases()
+    assert bases
     for base in bases:
         assert re.match(rf"python:{re.escape(major_minor)}-slim\b", base), base
 

@@ -10,21 +10,23 @@ import sys
 from pathlib import Path
 
 import pytest
-from compose_model import (
+
+from kernel.settings import LOCAL_ONLY_DEFAULTS
+from tests.support.compose_model import (
     COMPOSE_FILE,
     CONFIG_CHECK,
-    DOCKERFILES,
+    DOCKERFILE,
     ENV_EXAMPLE,
     REPO_ROOT,
+    TARGETS,
     compose_model,
+    copied_stages,
     copy_sources,
-    dockerfile_instructions,
     environment,
-    final_stage,
+    image_instructions,
     sent_to_docker,
+    stages,
 )
-
-from stack.settings import LOCAL_ONLY_DEFAULTS
 
 pytestmark = pytest.mark.unit
 
@@ -116,43 +118,54 @@ def test_a_changed_port_moves_every_address_that_names_it(config_check, tmp_path
 # -- the images ------------------------------------------------------------------------------------
 
 
-def test_the_dockerfiles_pass_hadolint():
+def test_the_dockerfile_passes_hadolint():
     result = subprocess.run(
-        [_tool("hadolint"), *map(str, DOCKERFILES.values())],
-        capture_output=True,
-        text=True,
-        check=False,
+        [_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", DOCKERFILES)
+def test_each_service_has_its_target_and_no_other_dockerfile_is_left():
+    assert set(TARGETS) <= set(stages())
+    assert sorted(p.relative_to(REPO_ROOT).as_posix() for p in _dockerfiles()) == ["Dockerfile"]
+
+
+def _dockerfiles() -> list[Path]:
+    skip = {".venv", ".bank", ".git", "node_modules"}
+    return [
+        path
+        for path in REPO_ROOT.rglob("*Dockerfile*")
+        if not skip & set(path.relative_to(REPO_ROOT).parts)
+    ]
+
+
+@pytest.mark.parametrize("name", TARGETS)
 def test_each_image_runs_as_a_non_root_user(name):
-    users = [i.arguments for i in final_stage(DOCKERFILES[name]) if i.keyword == "USER"]
+    users = [i.arguments for i in image_instructions(name) if i.keyword == "USER"]
     assert users, f"{name} runs as root"
     assert users[-1].split(":")[0] not in {"0", "root"}
 
 
-@pytest.mark.parametrize("name", DOCKERFILES)
-def test_each_image_installs_the_pinned_dependencies_of_pyproject(name):
-    runs = " ".join(
-        i.arguments for i in dockerfile_instructions(DOCKERFILES[name]) if i.keyword == "RUN"
-    )
-    assert "pyproject.toml" in copy_sources(DOCKERFILES[name])
-    assert "['project']['dependencies']" in runs
-    assert "pip install --no-cache-dir --requirement" in runs
+@pytest.mark.parametrize("name", TARGETS)
+def test_each_image_installs_the_pinned_requirements_of_its_own_extra(name):
+    (packages,) = copied_stages(name)
+    runs = " ".join(i.arguments for i in image_instructions(packages) if i.keyword == "RUN")
+    assert f"image_requirements.py /build/pyproject.toml {name} >" in runs
+    assert "pip install --requirement" in runs
+    # pip's cache is a build cache mount, never a layer of the image.
+    assert "--mount=type=cache,target=/root/.cache/pip" in runs
+    assert {"pyproject.toml", "compose/image_requirements.py"} <= set(copy_sources())
 
 
-@pytest.mark.parametrize("name", DOCKERFILES)
+@pytest.mark.parametrize("name", TARGETS)
 def test_build_tools_stay_in_the_builder_stage(name):
-    final = " ".join(i.arguments for i in final_stage(DOCKERFILES[name]))
+    final = " ".join(i.arguments for i in image_instructions(name))
     for tool in ("build-essential", "libmariadb-dev", "pkg-config"):
         assert tool not in final, f"{name}'s image keeps {tool}"
 
 
-@pytest.mark.parametrize("name", DOCKERFILES)
-def test_the_build_context_holds_everything_the_image_copies(name):
-    for source in copy_sources(DOCKERFILES[name]):
+def test_the_build_context_holds_everything_the_images_copy():
+    for source in copy_sources():
         assert sent_to_docker(source), f"{source} is left out by .dockerignore"
 
 
@@ -164,11 +177,16 @@ def test_the_build_context_leaves_out_state_secrets_and_history():
     assert sent_to_docker("sor/settings.py")
 
 
-def test_every_image_the_compose_file_builds_has_a_dockerfile():
+def test_every_image_the_compose_file_builds_is_a_target_of_the_dockerfile():
+    built = {}
     for name, service in compose_model()["services"].items():
         if "build" in service:
-            dockerfile = REPO_ROOT / service["build"]["context"] / service["build"]["dockerfile"]
-            assert dockerfile in DOCKERFILES.values(), name
+            build = service["build"]
+            dockerfile = REPO_ROOT / build["context"] / build.get("dockerfile", "Dockerfile")
+            assert dockerfile == DOCKERFILE, name
+            built[service["image"]] = build["target"]
+    assert set(built.values()) == set(TARGETS) - {"ops"}
+    assert all(image == f"live-bank-{target}" for image, target in built.items())
 
 
 # -- the scripts -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The one money module every component uses: exponents, parsing typed amounts, showing them."""
 
+from decimal import Decimal
+
 import pytest
 
 from events.money import (
@@ -11,6 +13,7 @@ from events.money import (
     format_money,
     parse_amount,
     readable,
+    to_minor_units,
 )
 
 pytestmark = pytest.mark.unit
@@ -70,3 +73,10 @@ def test_parsing_and_formatting_round_trip():
     assert parse_amount("10000", "JPY") == 10_000
     with pytest.raises(InvalidAmount, match="JPY allows no decimals"):
         parse_amount("1.5", "JPY")
+
+
+def test_an_amount_in_major_units_becomes_each_currencys_minor_units_rounded():
+    assert to_minor_units(Decimal("100"), "EUR") == 10_000
+    assert to_minor_units(Decimal("100"), "JPY") == 100
+    assert to_minor_units(Decimal("2500.5"), "JPY") == 2500  # to the nearest, half to even
+    assert to_minor_units(Decimal("1.2345"), "KWD") == 1234

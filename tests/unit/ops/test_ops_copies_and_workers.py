@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ops.commands.topics import in_sync
 from ops.lag import GroupLag, PartitionLag
-from ops.render import in_sync
 from ops.topics import TopicSummary
 
 pytestmark = pytest.mark.unit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ops import render
+from ops.commands import connector, consume, trace
 from ops.database import LedgerRow
 from ops.gateway import FanOut
 from ops.records import Record
@@ -43,8 +44,8 @@ def test_a_debezium_update_shows_only_what_changed_and_where_it_sits_in_the_binl
     }
     record = Record("sor.bank.money", 0, 5, 0, '{"account_id":2}', "debezium", envelope, "account")
 
-    assert render.describe_kind(record) == "update account"
-    text = render.summary(record)
+    assert consume.describe_kind(record) == "update account"
+    text = consume.summary(record)
     assert "balance: 1.00 EUR → 2.50 EUR; version: 1 → 2" in text
     assert "currency" not in text
     assert "bank-bin.000001:42#0 gtid 0-1-7" in text
@@ -55,8 +56,8 @@ def test_an_undecodable_record_says_why_and_shows_its_bytes():
         "t", 1, 600, 0, "k", "undecodable", {"bytes": 3, "hex": "ff00aa"}, error="not JSON"
     )
 
-    assert render.describe_kind(record) == "undecodable"
-    assert render.summary(record) == "not JSON; 3 bytes: ff00aa"
+    assert consume.describe_kind(record) == "undecodable"
+    assert consume.summary(record) == "not JSON; 3 bytes: ff00aa"
 
 
 def test_a_long_java_trace_keeps_its_head_and_every_cause():
@@ -64,12 +65,12 @@ def test_a_long_java_trace_keeps_its_head_and_every_cause():
         ["org.example.Boom: outer", *[f"\tat frame{i}" for i in range(30)], "Caused by: Root: why"]
     )
 
-    short = render.trimmed_trace(trace, full=False)
+    short = connector.trimmed_trace(trace, full=False)
 
     assert short.startswith("org.example.Boom: outer")
     assert short.endswith("Caused by: Root: why")
     assert "more lines (--full-trace shows them)" in short
-    assert render.trimmed_trace(trace, full=True) == trace
+    assert connector.trimmed_trace(trace, full=True) == trace
 
 
 def _change(fan_out: FanOut | None, note: str | None = None) -> ChangeTrace:
@@ -84,13 +85,13 @@ def _change(fan_out: FanOut | None, note: str | None = None) -> ChangeTrace:
 def test_the_gateway_hop_shows_its_fan_out_watchers_and_delay():
     change = _change(FanOut(fanned_out_at=1_262, watchers=2, at_start=False))
     assert (change.send_delay, change.total) == (12, 262)
-    cell = render._gateway_cell(change)
+    cell = trace._gateway_cell(change)
     assert f"fanned out {render.when(1_262)}" in cell
     assert "to 2 watchers" in cell and "+12 ms" in cell
 
 
 def test_an_event_read_back_at_the_gateways_start_is_not_called_sent():
-    cell = render._gateway_cell(_change(FanOut(fanned_out_at=90_000, watchers=0, at_start=True)))
+    cell = trace._gateway_cell(_change(FanOut(fanned_out_at=90_000, watchers=0, at_start=True)))
     assert "read back at the gateway's start" in cell and "not sent live" in cell
     assert "fanned out" not in cell
 
@@ -98,8 +99,8 @@ def test_an_event_read_back_at_the_gateways_start_is_not_called_sent():
 def test_a_gateway_hop_it_cannot_fill_says_why():
     change = _change(None, NOT_REMEMBERED)
     assert (change.send_delay, change.total) == (None, 250)
-    assert "n/a" in render._gateway_cell(change)
-    assert "does not remember this event" in render._gateway_cell(change)
+    assert "n/a" in trace._gateway_cell(change)
+    assert "does not remember this event" in trace._gateway_cell(change)
 
 
 def test_a_balance_change_reads_in_major_units_next_to_its_currency():
@@ -120,7 +121,7 @@ def test_a_balance_change_reads_in_major_units_next_to_its_currency():
     record = Record(
         "bank.balance-changed", 0, 1, 0, "NL02LIVE0000000018", "avro", event, "balance_changed", 1
     )
-    assert "12,175.01 EUR → 12,176.01 EUR (+1.00 EUR) seq 4" in render.summary(record)
+    assert "12,175.01 EUR → 12,176.01 EUR (+1.00 EUR) seq 4" in consume.summary(record)
     assert record.to_json()["value"]["delta"] == 100  # JSON keeps minor units
 
 
@@ -131,7 +132,7 @@ def test_yen_balances_and_alerts_have_no_decimals():
          "updated_at": 1_795_460_509_380},
         "account_balance", 1,
     )  # fmt: skip
-    assert "I 10,000 JPY open seq 1, as of 2026-11-23 19:01:49.380" in render.summary(balance)
+    assert "I 10,000 JPY open seq 1, as of 2026-11-23 19:01:49.380" in consume.summary(balance)
 
 
 def test_captured_times_read_as_times_and_ledger_amounts_say_they_are_minor_units():
@@ -143,6 +144,6 @@ def test_captured_times_read_as_times_and_ledger_amounts_say_they_are_minor_unit
         "source": {"file": "f", "pos": 1, "ts_ms": 0},
     }  # fmt: skip
     record = Record("sor.bank.money", 0, 1, 0, "{}", "debezium", envelope, "ledger_entry")
-    text = render.summary(record)
+    text = consume.summary(record)
     assert "created_at=2026-11-23 19:01:49.380" in text
     assert "amount=-4500, balance_after=1215000" in text and "(amounts in minor units)" in text

@@ -1,7 +1,7 @@
 import pytest
-from soe_factories import balance_state, change, changes
 
 from soe.accounts import AccountBook
+from tests.support.soe_factories import balance_state, change, changes
 
 pytestmark = pytest.mark.unit
 IBAN = "DE44500105175407324931"

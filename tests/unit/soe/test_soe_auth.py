@@ -1,11 +1,11 @@
 import time
-import uuid
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from kernel import live_token
 from soe.auth import PublicKeyMissing, TokenRejected, TokenVerifier, origin_allowed
 
 pytestmark = pytest.mark.unit
@@ -22,17 +22,12 @@ def public_pem(key: Ed25519PrivateKey) -> str:
 
 def mint(key: Ed25519PrivateKey, **overrides: object) -> str:
     now = int(time.time())
-    claims = {
-        "sub": "anna",
-        "customer_id": 42,
-        "scope": "feed:own",
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-    }
+    claims = live_token.claims(
+        subject="anna", customer_id=42, staff=False, issued_at=now, expires_at=now + 300
+    )
     claims.update(overrides)
     claims = {name: value for name, value in claims.items() if value is not ...}
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    return live_token.sign(claims, key)
 
 
 @pytest.fixture

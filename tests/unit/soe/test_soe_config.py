@@ -1,7 +1,7 @@
 import pytest
 
+from kernel.settings import ConfigurationError, settings
 from soe.config import load_config
-from stack.settings import ConfigurationError, settings
 
 pytestmark = pytest.mark.unit
 

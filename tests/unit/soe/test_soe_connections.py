@@ -6,13 +6,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-from soe_factories import balance_state, change, changes
 
 from soe import metrics
 from soe.accounts import AccountBook
 from soe.auth import Principal
 from soe.connections import Connection, Frame, Hub, SendQueue
 from soe.protocol import CloseCode, Find, Subscribe
+from tests.support.soe_factories import balance_state, change, changes
 
 pytestmark = pytest.mark.unit
 MINE = "DE44500105175407324931"

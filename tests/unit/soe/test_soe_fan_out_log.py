@@ -2,13 +2,13 @@ import asyncio
 import time
 
 import pytest
-from soe_factories import balance_state, change
 
 from soe.accounts import AccountBook
 from soe.auth import Principal
 from soe.connections import Connection, Hub, SendQueue
 from soe.fan_out_log import FanOut, FanOutLog
 from soe.protocol import Subscribe
+from tests.support.soe_factories import balance_state, change
 
 pytestmark = pytest.mark.unit
 MINE = "DE44500105175407324931"

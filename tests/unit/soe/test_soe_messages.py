@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from soe_factories import balance_state, change, changes
 
 from soe.accounts import AccountBook
 from soe.messages import Alert, BalanceChanged, Movement, Snapshot, fields_of
+from tests.support.soe_factories import balance_state, change, changes
 
 pytestmark = pytest.mark.unit
 IBAN = "DE44500105175407324931"

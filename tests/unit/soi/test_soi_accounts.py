@@ -2,9 +2,10 @@ import json
 
 import pytest
 
+from events.position import SourcePosition
 from soi.accounts import AccountMemory, on_account_change, on_ledger_entry
 from soi.alerts import PerCurrency, Thresholds
-from soi.cdc import ContractViolation, SourcePosition, parse_envelope
+from soi.cdc import ContractViolation, parse_envelope
 from tests.support.cdc_envelopes import account, envelope, fixture, ledger_entry
 
 pytestmark = pytest.mark.unit

@@ -2,8 +2,8 @@
 
 import pytest
 
+from kernel.settings import ConfigurationError
 from soi.alerts import PerCurrency, Thresholds, raised_by
-from stack.settings import ConfigurationError
 
 pytestmark = pytest.mark.unit
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from events.position import SourcePosition
 from soi.accounts import AccountMemory
 from soi.alerts import PerCurrency, Thresholds
-from soi.cdc import SourcePosition
 from soi.derivation import (
     ACCOUNT_BALANCE,
     BALANCE_CHANGED,

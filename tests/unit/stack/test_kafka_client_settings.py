@@ -9,11 +9,14 @@ import ssl
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from kernel import kafka_client
+from kernel.connector import load_connector
+from kernel.kafka_client import KafkaClientSettings, from_environment
+from kernel.settings import ConfigurationError, settings
 from soi.pipeline import PipelineConfig
-from stack import connector, kafka_client, processes
-from stack.kafka_client import KafkaClientSettings, Secret, from_environment
-from stack.settings import ConfigurationError, settings
+from stack import processes
 
 pytestmark = pytest.mark.unit
 
@@ -118,7 +121,7 @@ def test_the_connect_worker_configures_its_own_clients_and_those_it_makes(manage
 
 
 def test_the_connector_configures_debeziums_schema_history_clients(managed):
-    _, config = connector.load_connector()
+    _, config = load_connector()
     for client in ("producer", "consumer"):
         prefix = f"schema.history.internal.{client}."
         assert config[f"{prefix}security.protocol"] == "SASL_SSL"
@@ -147,7 +150,7 @@ def test_the_password_is_in_no_repr_log_line_file_or_connector_config(managed, c
     properties = tmp_path / "connect.properties"
     processes._write_properties(properties, processes.connect_properties(settings()))
     shown.append(properties.read_text())
-    shown.append(json.dumps(connector.load_connector()[1]))
+    shown.append(json.dumps(load_connector()[1]))
     shown.append(json.dumps(managed.connect_worker()))
     for text in shown:
         assert PASSWORD not in text
@@ -187,7 +190,7 @@ def test_a_password_jaas_cannot_carry_is_refused_for_the_java_clients_by_name():
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-512",
         sasl_username="bank",
-        sasl_password=Secret('has"quote'),
+        sasl_password=SecretStr('has"quote'),
     )
     assert config.librdkafka()["sasl.password"] == 'has"quote'  # librdkafka takes it as it is
     with pytest.raises(ConfigurationError, match="BANK_KAFKA_SASL_PASSWORD contains") as refused:

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from kernel.settings import REPO_ROOT
 from stack.cli import restart_lines
-from stack.settings import REPO_ROOT
 from stack.supervisor import exit_reason
 
 pytestmark = pytest.mark.unit

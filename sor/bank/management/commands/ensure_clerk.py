@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from kernel.settings import ClerkLogin
 from sor.bank.clerks import CLERK_GROUP, ensure_clerk_group
-from stack.settings import env
 
 
 class Command(BaseCommand):
@@ -19,9 +19,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        username = env("DJANGO_SUPERUSER_USERNAME")
-        password = env("DJANGO_SUPERUSER_PASSWORD")
-        email = env("DJANGO_SUPERUSER_EMAIL")
+        login = ClerkLogin.load()
+        username, password, email = login.username, login.password, login.email
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"email": email}
         )

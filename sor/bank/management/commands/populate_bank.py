@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.settings import DemoLogin
 from sor.bank.demo_accounts import demo_accounts_line
 from sor.bank.demo_data import DEMO_USERNAME, populate
 from sor.bank.models import Account, Customer
-from stack.settings import env
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, customers: int, **options: Any) -> None:
         if customers < 0:
             raise CommandError(f"--customers must be zero or more, not {customers}")
-        seeded = populate(customers, env("BANK_DEMO_PASSWORD"))
+        seeded = populate(customers, DemoLogin.load().password)
         self.stdout.write(
             f"Created {seeded.customers} customers and {seeded.accounts} accounts; the bank now "
             f"has {Customer.objects.count()} customers and {Account.objects.count()} accounts. "

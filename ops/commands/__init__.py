@@ -1,0 +1,1 @@
+"""bankctl's commands, one module each: options, the work (elsewhere in ops/) and the output."""

@@ -1,0 +1,68 @@
+"""The components read their configuration from `kernel`, not from the local runner: an image
+of the gateway or the worker carries no `stack/`, and changing the runner breaks no product."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from kernel.settings import REPO_ROOT
+
+pytestmark = pytest.mark.unit
+
+PRODUCT = ("sor", "soi", "soe", "ops", "events", "kernel", "bench")
+# The benchmarks drive the local stack itself: they read the runner's status file, kill and
+# restart its processes and start a scratch worker the way it starts one. Nothing else.
+RUNNER_CONTROL = {
+    ("bench/footprint.py", "stack.status"),
+    ("bench/chaos/faults.py", "stack.supervisor"),
+    ("bench/replay.py", "stack.processes"),
+    ("bench/chaos/stack_control.py", "stack.status"),
+    ("bench/chaos/stack_control.py", "stack.pids"),
+    # The cluster's drills: which process is node n or Connect worker n, and their state.
+    ("bench/chaos/cluster.py", "stack.status"),
+    ("bench/chaos/cluster.py", "stack.processes"),
+    ("bench/chaos/cluster_faults.py", "stack.supervisor"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function (``from a import b`` as
+    ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def runner_imports() -> set[tuple[str, str]]:
+    found = set()
+    for package in PRODUCT:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            for name in imported_modules(path):
+                if name == "stack" or name.startswith("stack."):
+                    module = ".".join(name.split(".")[:2])
+                    found.add((path.relative_to(REPO_ROOT).as_posix(), module))
+    return found
+
+
+def test_no_product_module_imports_the_local_runner():
+    assert runner_imports() <= RUNNER_CONTROL
+
+
+def test_the_check_finds_an_import_of_the_runner(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from stack.settings import settings\n    import stack\n")
+    assert {"stack.settings.settings", "stack"} <= imported_modules(sample)
+
+
+def test_the_shared_kernel_imports_no_component():
+    components = ("sor", "soi", "soe", "ops", "events", "bench", "stack", "tests")
+    for path in (REPO_ROOT / "kernel").rglob("*.py"):
+        for name in imported_modules(path):
+            assert name.split(".")[0] not in components, f"{path.name} imports {name}"
