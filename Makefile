@@ -9,14 +9,16 @@ STACK := $(PY) -m stack
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
-	@echo "make test     run every test (starts the stack first when it is not running)"
+	@echo "make test     run every test (starts the stack first when it is not running), then"
+	@echo "              the cluster stage on a 3-broker stack of its own (docs/cluster.md)"
 	@echo "make status   state of each component     make logs   follow every log (C=soi: one)"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
 	@echo "make test-sor the system of record's tests, on MariaDB alone (no Kafka needed)"
 	@echo "make lint     ruff check and format check"
 	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
 	@echo "make chaos    kill -9 and freeze each component under load, then check nothing was lost"
-	@echo "              (CHAOS_ARGS='--rounds 1 --fault kill-soi')"
+	@echo "              (CHAOS_ARGS='--rounds 1 --fault kill-soi'; on BANK_TOPOLOGY=cluster also"
+	@echo "              kill-broker, restart-brokers, freeze-broker, kill-connect-task)"
 
 # First run: Debian packages (MariaDB, build deps of mysqlclient, kcat, Chromium), then the venv.
 $(VENV)/.installed: pyproject.toml stack/install-system-packages.sh
@@ -47,8 +49,11 @@ logs:
 wipe:
 	@$(STACK) wipe --yes
 
+# The default suite, then the cluster stage: its tests against a cluster stack (this one when
+# BANK_TOPOLOGY=cluster, else one of its own on ports 500 above, stopped at the end).
 test: up
 	@$(PY) -m pytest
+	@$(PY) -m tests.cluster.stage
 
 # Scenarios and options: `$(PY) -m bench --help`; results in bench/results/.
 bench: up

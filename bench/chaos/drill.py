@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import bank_db
 from bench.chaos import verdict as judge
+from bench.chaos.cluster_faults import ClusterFault
 from bench.chaos.failover import judge_failover
 from bench.chaos.faults import Fault
 from bench.chaos.load import DepositLoad, Ledger
@@ -66,7 +67,9 @@ class RoundResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: str) -> RoundResult:
+def run_round(
+    config: Settings, fault: Fault | ClusterFault, plan: Plan, number: int, run_id: str
+) -> RoundResult:
     result = RoundResult(fault.name, number)
     _start_healthy(config, plan, result)
     fault.make_ready(config)
@@ -122,7 +125,7 @@ def _judge_pipeline(
 
 def _strike_under_load(
     config: Settings,
-    fault: Fault,
+    fault: Fault | ClusterFault,
     plan: Plan,
     audience: Audience,
     load: DepositLoad,
@@ -137,7 +140,10 @@ def _strike_under_load(
         audience.step_away(plan.away)
         log.info("%s round %d: striking", fault.name, result.round)
         try:
-            result.back_s = round(fault.strike(config, plan.recover_timeout), 1)
+            struck = fault.strike(config, plan.recover_timeout)
+            result.back_s = round(struck.seconds, 1)
+            result.notes += struck.notes
+            result.problems += struck.problems
         except TimeoutError as error:
             result.problems.append(f"{fault.component} did not come back: {error}")
         result.recover_s = _wait_recovered(audience, load, struck_at, plan.recover_timeout)

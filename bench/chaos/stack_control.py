@@ -92,6 +92,16 @@ def unhealthy(config: Settings) -> dict[str, str]:
     soi_ready = f"http://{config.host}:{config.soi_web_port}/ready/"
     if not _answers_ready(soi_ready):
         problems.setdefault("soi", f"{soi_ready} is not ready")
+    if config.kafka_nodes > 1:
+        # A restarted broker is back once its copies have caught up, not when its port opens.
+        from bench.chaos.cluster import short_of_copies
+
+        try:
+            short = short_of_copies(config)
+        except Exception as error:  # metadata not readable while a broker restarts
+            short = [str(error)]
+        if short:
+            problems.setdefault("copies", f"{len(short)} partitions short of copies: {short[:3]}")
     for gateway in range(1, config.soe_gateways + 1):
         name = "soe" if gateway == 1 else f"soe-{gateway}"
         feed = _gateway_feed(f"http://{config.host}:{config.gateway_port(gateway)}")

@@ -25,7 +25,7 @@ from mirakuru import HTTPExecutor
 
 from bench.children import free_port
 from events.topics import DerivedTopics
-from kernel.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka, producer_config
 from kernel.settings import REPO_ROOT, settings
 from kernel.wait import wait_until
 from stack.balancer import Server, haproxy_config, server_states
@@ -192,7 +192,7 @@ def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
 @pytest.fixture
 def ledger(kafka_bootstrap: str, topics: DerivedTopics) -> Iterator[Ledger]:
     producer = Producer(
-        librdkafka(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
+        producer_config(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
     )
     book = Ledger(producer, topics)
     try:
