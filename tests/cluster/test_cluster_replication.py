@@ -46,6 +46,11 @@ def test_every_topic_has_three_copies_in_sync_and_needs_two_for_a_write(cluster_
     assert {name: n for name, n in min_insync.items() if n != 2} == {}
 
 
-def test_partition_leaders_are_spread_over_the_three_brokers(cluster_stack):
-    leaders = {p.leader for p in cluster.partitions(cluster_stack)}
-    assert leaders == {1, 2, 3}
+def test_every_partition_has_a_leader_among_its_copies_and_every_broker_holds_copies(
+    cluster_stack,
+):
+    partitions = cluster.partitions(cluster_stack)
+    assert all(p.leader in p.replicas for p in partitions), [
+        f"{p.topic}[{p.partition}]" for p in partitions if p.leader not in p.replicas
+    ]
+    assert {broker for p in partitions for broker in p.replicas} == {1, 2, 3}
