@@ -170,6 +170,10 @@ class Settings(BankSettings):
     soi_web_port: Port = 6066
     # Faust workers sharing the input's partitions (each on the next web port).
     soi_workers: int = Field(default=1, ge=1)
+    # Gateways, each with its one Kafka consumer; from two on, HAProxy holds the dashboard's port
+    # and the gateways listen from BANK_SOE_GATEWAY_PORT on (the dashboard's port plus 10).
+    soe_gateways: int = Field(default=1, ge=1)
+    soe_gateway_port: Port | None = None
     kafka_heap: str = "512m"
     connect_heap: str = "768m"
     registry_heap: str = "256m"
@@ -177,7 +181,13 @@ class Settings(BankSettings):
         default=None, validation_alias="BANK_DASHBOARD_ORIGINS"
     )
 
-    DERIVED = ("db_host", "kafka_bootstrap", "registry_health_port", "schema_registry_url")
+    DERIVED = (
+        "db_host",
+        "kafka_bootstrap",
+        "registry_health_port",
+        "schema_registry_url",
+        "soe_gateway_port",
+    )
 
     def _complete(self) -> None:
         self._fill("state_dir", self.state_dir.expanduser().resolve())
@@ -190,6 +200,8 @@ class Settings(BankSettings):
         if self.schema_registry_url is None:
             url = f"http://{self.host}:{self.registry_port}/apis/ccompat/v7"
             self._fill("schema_registry_url", url)
+        if self.soe_gateway_port is None:
+            self._fill("soe_gateway_port", self.soe_port + 10)
 
     @property
     def connect_url(self) -> str:
@@ -202,6 +214,15 @@ class Settings(BankSettings):
     @property
     def soe_url(self) -> str:
         return f"http://{self.host}:{self.soe_port}"
+
+    def gateway_port(self, gateway: int) -> int:
+        """Where gateway ``n`` listens: the dashboard's port itself when there is one gateway;
+        behind the balancer (which then holds the dashboard's port) from
+        BANK_SOE_GATEWAY_PORT on."""
+        if self.soe_gateways == 1:
+            return self.soe_port
+        assert self.soe_gateway_port is not None  # filled in by _complete
+        return self.soe_gateway_port + gateway - 1
 
     @property
     def dashboard_origins(self) -> list[str]:

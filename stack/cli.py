@@ -18,7 +18,7 @@ from rich.table import Table
 from kernel import kafka_client
 from kernel.settings import REPO_ROOT, ClerkLogin, ConfigurationError, DemoLogin, settings
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, pids, status
+from stack import balancer, install, pids, processes, status
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -187,6 +187,8 @@ def show_status() -> None:
             str(component["restarts"]),
         )
     console.print(table)
+    if alive and "balancer" in current["components"]:
+        console.print(balancer_line(balancer.server_states(processes.balancer_socket(config))))
     for line in restart_lines(current["components"].values()):
         console.print(line, soft_wrap=True)
     console.print(
@@ -196,6 +198,15 @@ def show_status() -> None:
     )
     if phase != "ready":
         raise typer.Exit(3)
+
+
+def balancer_line(states: dict[str, str]) -> str:
+    """How the balancer sees each gateway: only those UP get clients."""
+    if not states:
+        return "balancer: its stats socket does not answer"
+    return "balancer sends clients to: " + ", ".join(
+        f"{name} {state}" for name, state in states.items()
+    )
 
 
 def restart_lines(components: Iterable[dict[str, Any]]) -> list[str]:

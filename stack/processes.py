@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel import kafka_client
-from kernel.settings import DatabaseAdministration, Settings, TopicSettings
+from kernel.settings import DatabaseAdministration, Settings, TopicSettings, comma_separated
 from stack import LOG4J_CONFIG
 from stack.database import initialise_data_dir, mariadb_data_dir, mariadb_socket
 from stack.readiness import HttpReady, KafkaReady, TcpReady
@@ -332,22 +332,87 @@ def soi(settings: Settings, worker: int = 1) -> Process:
     )
 
 
-def soe(settings: Settings) -> Process:
+SOE_ENV_NAMES = (
+    *kafka_client.VARIABLES,
+    "BANK_SCHEMA_REGISTRY_URL",
+    "BANK_TOPIC_NAMESPACE",
+    "BANK_DASHBOARD_ORIGINS",
+    "BANK_SOR_PUBLIC_URL",
+)
+
+
+def soe(settings: Settings, gateway: int = 1) -> Process:
+    """Gateway ``n``, each with its one Kafka consumer. Alone, it serves the dashboard's port;
+    with BANK_SOE_GATEWAYS of 2 or more, each listens on its own port behind the balancer."""
+    name = "soe" if gateway == 1 else f"soe-{gateway}"
+    port = settings.gateway_port(gateway)
+    behind_balancer = settings.soe_gateways > 1
     return Process(
-        name="soe",
-        description="System of engagement: the live-feed gateway and the customer dashboard",
+        name=name,
+        description="System of engagement: the live-feed gateway and the customer dashboard"
+        + (f" (gateway {gateway}, behind the balancer)" if behind_balancer else ""),
         # soe/__main__.py runs uvicorn with the websocket limits of the gateway's own settings.
-        command=_python("-m", "soe", f"--host={settings.host}", f"--port={settings.soe_port}"),
+        command=_python("-m", "soe", f"--host={settings.host}", f"--port={port}"),
+        ports={"http": port},
+        ready=HttpReady(f"http://{settings.host}:{port}/ready"),
+        # Behind the balancer every client arrives from its address: the gateway believes the
+        # X-Forwarded-For it writes, so the per-address limit counts the client's address.
+        env={"BANK_TRUSTED_PROXIES": balancer_trusted_proxies(settings)} if behind_balancer else {},
+        env_names=SOE_ENV_NAMES + (("BANK_TRUSTED_PROXIES",) if behind_balancer else ()),
+    )
+
+
+def balancer_trusted_proxies(settings: Settings) -> str:
+    """BANK_TRUSTED_PROXIES of the gateways behind the balancer: the operator's, and the address
+    the balancer connects from (the stack's host; loopback when it listens everywhere)."""
+    own = _local_address(settings)
+    named = comma_separated(os.environ.get("BANK_TRUSTED_PROXIES", ""))
+    return ",".join(dict.fromkeys([*named, own]))
+
+
+def _local_address(settings: Settings) -> str:
+    """Where the balancer reaches the gateways, and so the address they see it come from."""
+    return "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+
+
+def balancer(settings: Settings) -> Process:
+    """HAProxy on the dashboard's port, in front of the gateways (stack/balancer.py)."""
+    from soe.config import load_config
+    from stack.balancer import Server, haproxy_config, max_connections_within_open_files
+
+    config = settings.path("config", "haproxy.cfg")
+    servers = [
+        Server(soe(settings, n).name, _local_address(settings), settings.gateway_port(n))
+        for n in range(1, settings.soe_gateways + 1)
+    ]
+
+    def prepare() -> None:
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            haproxy_config(
+                host=settings.host,
+                port=settings.soe_port,
+                servers=servers,
+                max_connections=max_connections_within_open_files(
+                    load_config().limits.total * len(servers)
+                ),
+                stats_socket=balancer_socket(settings),
+            )
+        )
+
+    return Process(
+        name="balancer",
+        description=f"HAProxy: the dashboard and live feed, balanced over {len(servers)} gateways",
+        # -W: a master that restarts nothing but reaps its worker; -db: stays in the foreground.
+        command=["haproxy", "-W", "-db", "-f", str(config)],
         ports={"http": settings.soe_port},
         ready=HttpReady(f"{settings.soe_url}/ready"),
-        env_names=(
-            *kafka_client.VARIABLES,
-            "BANK_SCHEMA_REGISTRY_URL",
-            "BANK_TOPIC_NAMESPACE",
-            "BANK_DASHBOARD_ORIGINS",
-            "BANK_SOR_PUBLIC_URL",
-        ),
+        prepare=prepare,
     )
+
+
+def balancer_socket(settings: Settings) -> Path:
+    return settings.path("run", "balancer.sock")
 
 
 def infrastructure(settings: Settings) -> list[Process]:
@@ -358,4 +423,6 @@ def infrastructure(settings: Settings) -> list[Process]:
 def applications(settings: Settings) -> list[Process]:
     """Started after the connector runs and the database is migrated and seeded."""
     workers = [soi(settings, n) for n in range(1, settings.soi_workers + 1)]
-    return [sor(settings), *workers, soe(settings)]
+    gateways = [soe(settings, n) for n in range(1, settings.soe_gateways + 1)]
+    front = [balancer(settings)] if settings.soe_gateways > 1 else []
+    return [sor(settings), *workers, *gateways, *front]

@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import bank_db
 from bench.chaos import verdict as judge
+from bench.chaos.failover import judge_failover
 from bench.chaos.faults import Fault
 from bench.chaos.load import DepositLoad, Ledger
 from bench.chaos.stack_control import heal, wait_healthy
@@ -50,6 +51,7 @@ class RoundResult:
     repeats: int = 0
     back_s: float | None = None  # fault to the component running again
     recover_s: float | None = None  # fault to a change booked after it seen by every watcher
+    failover_s: float | None = None  # longest a watcher was away, lost connection to subscribed
     inconsistent_before: int = 0  # accounts the reconcile check found wrong before the round
     restarted_by_hand: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -94,6 +96,9 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
         reports = audience.stop()
     judge.judge_watchers(outcome, reports, balances)
     _take_verdict(result, outcome, ledger, booked)
+    result.failover_s, problems, notes = judge_failover(config, fault, reports)
+    result.problems += problems
+    result.notes += notes
     result.watchers = [_summary(report) for report in reports]
     if not settled:
         result.restarted_by_hand = heal(config)

@@ -12,8 +12,9 @@ from kernel.settings import Settings
 from stack.supervisor import STABLE_SECONDS
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
-# With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n.
-_WORKER = re.compile(r"soi-[2-9]")
+# With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n; with
+# BANK_SOE_GATEWAYS=n gateways soe, soe-2 … soe-n behind the balancer.
+_REPLICA = re.compile(r"(soi|soe)-[2-9]|balancer")
 FREEZE_SECONDS = 10.0
 
 
@@ -50,7 +51,7 @@ class Fault:
 
 def parse(name: str) -> Fault:
     kind, _, component = name.partition("-")
-    known = component in COMPONENTS or _WORKER.fullmatch(component)
+    known = component in COMPONENTS or _REPLICA.fullmatch(component)
     if kind not in ("kill", "freeze") or not known:
         choices = ", ".join(f"kill-{c}, freeze-{c}" for c in COMPONENTS)
         raise ValueError(f"unknown fault {name!r}; choose from {choices}")
@@ -63,6 +64,10 @@ ALL = KILLS + FREEZES
 
 
 def every_fault(config: Settings) -> list[Fault]:
-    """Every kill and the freezes, for each Faust worker the stack runs."""
+    """Every kill and the freezes, for each Faust worker and gateway the stack runs, and the
+    kill of the balancer in front of the gateways."""
     workers = [f"soi-{n}" for n in range(2, config.soi_workers + 1)]
-    return [*ALL, *(Fault(kind, w) for w in workers for kind in ("kill", "freeze"))]
+    gateways = [f"soe-{n}" for n in range(2, config.soe_gateways + 1)]
+    balancer = [Fault("kill", "balancer")] if config.soe_gateways > 1 else []
+    replicas = [Fault(kind, r) for r in workers + gateways for kind in ("kill", "freeze")]
+    return [*ALL, *replicas, *balancer]
