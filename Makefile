@@ -10,13 +10,15 @@ STACK := $(PY) -m stack
 help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
 	@echo "make test     run every test (starts the stack first when it is not running)"
+	@echo "make test-cluster  the cluster's tests and drills on a 3-broker stack of their own"
 	@echo "make status   state of each component     make logs   follow every log (C=soi: one)"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
 	@echo "make test-sor the system of record's tests, on MariaDB alone (no Kafka needed)"
 	@echo "make lint     ruff check and format check"
 	@echo "make bench    benchmarks against the running stack (BENCH_ARGS='latency --quick')"
 	@echo "make chaos    kill -9 and freeze each component under load, then check nothing was lost"
-	@echo "              (CHAOS_ARGS='--rounds 1 --fault kill-soi')"
+	@echo "              (CHAOS_ARGS='--rounds 1 --fault kill-soi'; on BANK_TOPOLOGY=cluster also"
+	@echo "              kill-broker, restart-brokers, freeze-broker, kill-connect-task)"
 
 # First run: Debian packages (MariaDB, build deps of mysqlclient, kcat, Chromium), then the venv.
 $(VENV)/.installed: pyproject.toml stack/install-system-packages.sh
@@ -49,6 +51,12 @@ wipe:
 
 test: up
 	@$(PY) -m pytest
+
+# The cluster's tests and one round of each cluster drill, on a 3-broker stack of their own
+# (this one when BANK_TOPOLOGY=cluster, else one on ports 500 above, stopped at the end); not
+# yet part of make test: its drills do not all pass yet (docs/cluster.md).
+test-cluster: $(VENV)/.installed
+	@$(PY) -m tests.cluster.stage
 
 # Scenarios and options: `$(PY) -m bench --help`; results in bench/results/.
 bench: up

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import httpx
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -56,6 +57,8 @@ _FILE_NAME = re.compile(r"^(?P<type>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 # the registry is down must not wait the patience out for each of them.
 REGISTRY_PATIENCE_SECONDS = 3.0
 REGISTRY_PAUSE_SECONDS = 5.0
+# How long a process starting up asks again a registry that does not answer its registrations.
+REGISTRATION_PATIENCE_SECONDS = 90.0
 
 
 class UndecodableEvent(ValueError):
@@ -182,8 +185,17 @@ class Codec:
             self._writers[schema_id] = (schema.parsed, schema.type, schema.version)
         return schema_id
 
+    @retry(
+        retry=retry_if_exception_type(httpx.TransportError),
+        wait=wait_exponential(multiplier=0.5, max=5),
+        stop=stop_after_delay(REGISTRATION_PATIENCE_SECONDS),
+        reraise=True,
+    )
     def register_topics(self, topics: dict[str, str]) -> dict[str, int]:
-        """Register the newest schema of each event type (role) under its topic's subject."""
+        """Register the newest schema of each event type (role) under its topic's subject. A
+        registry that does not answer in time is asked again (registering is idempotent): on a
+        busy machine its first writes to its journal (waiting for two copies on a cluster) can
+        take longer than one request's timeout."""
         return {role: self.register(topic, self.latest(role)) for role, topic in topics.items()}
 
     def encode(

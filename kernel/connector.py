@@ -25,5 +25,10 @@ def load_connector(path: Path = CONNECTOR_FILE) -> tuple[str, dict[str, str]]:
         "topic.creation.default.partitions": str(topics.partitions),
         "topic.creation.default.replication.factor": str(topics.replication),
     }
+    if topics.min_insync > 1:
+        # On a cluster a CDC write waits for two copies; Debezium's schema history writes with
+        # acks=1 unless told, so it is told to wait for every in-sync copy too.
+        creation["topic.creation.default.min.insync.replicas"] = str(topics.min_insync)
+        creation["schema.history.internal.producer.acks"] = "all"
     security = kafka_client.from_environment().debezium_schema_history()
     return spec["name"], {**spec["config"], **creation, **security}

@@ -225,3 +225,12 @@ def librdkafka(
     """A confluent-kafka client's config: the connection from the environment, then ``extra``
     (group, timeouts, ...). ``bootstrap`` overrides BANK_KAFKA_BOOTSTRAP."""
     return {**from_environment(bootstrap).librdkafka(), **(extra or {})}
+
+
+def producer_config(
+    bootstrap: str | None = None, extra: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """A confluent-kafka Producer's config: ``librdkafka`` with ``acks=all`` on top, so a record
+    counts as written only once every in-sync copy has it (on a cluster, min.insync.replicas of
+    them); a broker lost right after acknowledging loses nothing."""
+    return {**librdkafka(bootstrap, extra), "acks": "all"}

@@ -35,6 +35,34 @@ LOCAL_ONLY_DEFAULTS = {
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+# What BANK_TOPOLOGY=cluster fills in, each a knob of its own that the environment can still set:
+# every stage replicated (Kafka 3 nodes, Connect 2 workers, Faust 2 workers, 2 gateways).
+TOPOLOGIES: dict[str, dict[str, int]] = {
+    "single": {
+        "BANK_KAFKA_NODES": 1,
+        "BANK_CONNECT_WORKERS": 1,
+        "BANK_SOI_WORKERS": 1,
+        "BANK_SOE_GATEWAYS": 1,
+    },
+    "cluster": {
+        "BANK_KAFKA_NODES": 3,
+        "BANK_CONNECT_WORKERS": 2,
+        "BANK_SOI_WORKERS": 2,
+        "BANK_SOE_GATEWAYS": 2,
+    },
+}
+COUNTS = {
+    "kafka_nodes": "BANK_KAFKA_NODES",
+    "connect_workers": "BANK_CONNECT_WORKERS",
+    "soi_workers": "BANK_SOI_WORKERS",
+    "soe_gateways": "BANK_SOE_GATEWAYS",
+}
+SINGLE_HEAPS = {"kafka_heap": "512m", "connect_heap": "768m"}
+# Heaps of a cluster's JVMs: three brokers and two Connect workers beside the rest of the stack
+# on a 2-core / 24 GiB machine that other stacks share.
+CLUSTER_HEAPS = {"kafka_heap": "384m", "connect_heap": "512m"}
+
+
 class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which variable to set."""
 
@@ -168,32 +196,101 @@ class Settings(BankSettings):
     sor_port: Port = 8000
     soe_port: Port = 8001
     soi_web_port: Port = 6066
+    # single (every stage once) or cluster (a preset: TOPOLOGIES); each count below is a knob of
+    # its own that wins over the preset.
+    topology: str = "single"
+    kafka_nodes: int | None = Field(default=None, ge=1)
+    connect_workers: int | None = Field(default=None, ge=1)
     # Faust workers sharing the input's partitions (each on the next web port).
-    soi_workers: int = Field(default=1, ge=1)
-    kafka_heap: str = "512m"
-    connect_heap: str = "768m"
+    soi_workers: int | None = Field(default=None, ge=1)
+    # Gateways, each with its one Kafka consumer; from two on, HAProxy holds the dashboard's port
+    # and the gateways listen from BANK_SOE_GATEWAY_PORT on (the dashboard's port plus 10).
+    soe_gateways: int | None = Field(default=None, ge=1)
+    soe_gateway_port: Port | None = None
+    kafka_heap: str | None = None
+    connect_heap: str | None = None
     registry_heap: str = "256m"
     dashboard_origins_text: str | None = Field(
         default=None, validation_alias="BANK_DASHBOARD_ORIGINS"
     )
 
-    DERIVED = ("db_host", "kafka_bootstrap", "registry_health_port", "schema_registry_url")
+    DERIVED = (
+        "db_host",
+        "kafka_bootstrap",
+        "registry_health_port",
+        "schema_registry_url",
+        "soe_gateway_port",
+        "kafka_nodes",
+        "connect_workers",
+        "soi_workers",
+        "soe_gateways",
+        "kafka_heap",
+        "connect_heap",
+    )
 
     def _complete(self) -> None:
         self._fill("state_dir", self.state_dir.expanduser().resolve())
+        if self.topology not in TOPOLOGIES:
+            raise ConfigurationError(
+                f"BANK_TOPOLOGY={self.topology!r} is not one of {', '.join(TOPOLOGIES)}"
+            )
+        preset = TOPOLOGIES[self.topology]
+        for field, variable in COUNTS.items():
+            if getattr(self, field) is None:
+                self._fill(field, preset[variable])
+        heaps = CLUSTER_HEAPS if self.topology == "cluster" else SINGLE_HEAPS
+        for field, heap in heaps.items():
+            if getattr(self, field) is None:
+                self._fill(field, heap)
         if self.db_host is None:
             self._fill("db_host", self.host)
         if self.kafka_bootstrap is None:
-            self._fill("kafka_bootstrap", f"{self.host}:{self.kafka_port}")
+            nodes = [f"{self.host}:{self.kafka_node_port(n)}" for n in self.kafka_node_ids]
+            self._fill("kafka_bootstrap", ",".join(nodes))
         if self.registry_health_port is None:
             self._fill("registry_health_port", self.registry_port + 1)
         if self.schema_registry_url is None:
             url = f"http://{self.host}:{self.registry_port}/apis/ccompat/v7"
             self._fill("schema_registry_url", url)
+        if self.soe_gateway_port is None:
+            self._fill("soe_gateway_port", self.soe_port + 10)
+
+    @property
+    def kafka_node_ids(self) -> range:
+        return range(1, (self.kafka_nodes or 1) + 1)
+
+    def kafka_node_port(self, node: int) -> int:
+        """Node ``n`` listens for clients two ports after node n - 1 (9092, 9094, 9096), its
+        controller one above that (9093, 9095, 9097)."""
+        return self.kafka_port + 2 * (node - 1)
+
+    def kafka_node_controller_port(self, node: int) -> int:
+        return self.kafka_controller_port + 2 * (node - 1)
+
+    @property
+    def replication_factor(self) -> int:
+        """Every topic's copies: one per node, up to three."""
+        return min(self.kafka_nodes or 1, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """With three copies a write waits for two: one node may be lost, none acknowledged."""
+        return 2 if self.replication_factor >= 3 else 1
 
     @property
     def connect_url(self) -> str:
-        return f"http://{self.host}:{self.connect_port}"
+        return self.connect_worker_url(1)
+
+    def connect_worker_port(self, worker: int) -> int:
+        """Connect worker ``n`` serves its REST API on the first one's port plus n - 1."""
+        return self.connect_port + worker - 1
+
+    def connect_worker_url(self, worker: int) -> str:
+        return f"http://{self.host}:{self.connect_worker_port(worker)}"
+
+    @property
+    def connect_worker_urls(self) -> list[str]:
+        return [self.connect_worker_url(n) for n in range(1, (self.connect_workers or 1) + 1)]
 
     @property
     def sor_url(self) -> str:
@@ -202,6 +299,15 @@ class Settings(BankSettings):
     @property
     def soe_url(self) -> str:
         return f"http://{self.host}:{self.soe_port}"
+
+    def gateway_port(self, gateway: int) -> int:
+        """Where gateway ``n`` listens: the dashboard's port itself when there is one gateway;
+        behind the balancer (which then holds the dashboard's port) from
+        BANK_SOE_GATEWAY_PORT on."""
+        if self.soe_gateways == 1:
+            return self.soe_port
+        assert self.soe_gateway_port is not None  # filled in by _complete
+        return self.soe_gateway_port + gateway - 1
 
     @property
     def dashboard_origins(self) -> list[str]:
@@ -290,10 +396,23 @@ class TopicSettings(BankSettings):
 
     namespace: str = DEFAULT_NAMESPACE
     partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1)
-    replication: int = Field(default=1, ge=1)
+    # One copy per Kafka node of the topology, up to three (Settings.replication_factor).
+    replication: int | None = Field(default=None, ge=1)
     # The connector's topic.prefix. Only a test's scratch worker sets it, to read CDC topics of
     # its own instead of the bank's.
     cdc_prefix: str = Field(default="sor", validation_alias="BANK_CDC_TOPIC_PREFIX")
+
+    DERIVED = ("replication",)
+
+    def _complete(self) -> None:
+        if self.replication is None:
+            self._fill("replication", settings().replication_factor)
+
+    @property
+    def min_insync(self) -> int:
+        """With three copies a write waits for two of them (acks=all): losing a node loses
+        nothing."""
+        return 2 if (self.replication or 1) >= 3 else 1
 
     @field_validator("namespace")
     @classmethod

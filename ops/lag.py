@@ -25,6 +25,9 @@ class PartitionLag:
     partition: int
     committed: int | None  # None: the group never committed an offset here
     end: int
+    # The member reading it (its client id: a Faust worker's names its host and web port);
+    # None while no member holds it (the group is empty or rebalancing).
+    worker: str | None = None
 
     @property
     def lag(self) -> int | None:
@@ -49,7 +52,16 @@ class GroupLag:
             "members": self.members,
             "total": self.total,
             "partitions": [{**asdict(p), "lag": p.lag} for p in self.partitions],
+            "workers": self.by_worker(),
         }
+
+    def by_worker(self) -> dict[str, int]:
+        """Lag summed per member reading the partitions ("unassigned" for the rest)."""
+        totals: dict[str, int] = {}
+        for p in self.partitions:
+            worker = p.worker or "unassigned"
+            totals[worker] = totals.get(worker, 0) + (p.lag or 0)
+        return totals
 
 
 @dataclass(frozen=True)
@@ -95,20 +107,27 @@ def consumer_groups(kafka: Kafka) -> list[GroupLag]:
             where=kafka.bootstrap,
         ) from None
 
-    assigned = {
+    owners = {
         group: {
-            (tp.topic, tp.partition)
+            (tp.topic, tp.partition): member.client_id or member.member_id
             for member in description.members
             for tp in member.assignment.topic_partitions
         }
         for group, description in described.items()
     }
+    assigned = {group: set(owned) for group, owned in owners.items()}
     positions = {p for group in ids for p in (*committed[group], *assigned[group])}
     marks = kafka.watermarks(p for p in positions if p[0] in kafka.metadata.topics)
     result = []
     for group in ids:
         rows = [
-            PartitionLag(t, p, _offset(committed[group].get((t, p))), marks[(t, p)][1])
+            PartitionLag(
+                t,
+                p,
+                _offset(committed[group].get((t, p))),
+                marks[(t, p)][1],
+                owners[group].get((t, p)),
+            )
             for t, p in sorted({*committed[group], *assigned[group]})
             if (t, p) in marks and _counts_as_input(t, p, committed[group])
         ]

@@ -1,4 +1,5 @@
-"""Every topic with its partitions, replication, clean-up policy and how many records it holds."""
+"""Every topic with its partitions, replication (copies, in-sync copies, the minimum a write
+needs), clean-up policy and how many records it holds."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ class TopicSummary:
     name: str
     partitions: int
     replication: int
+    # The fewest in-sync copies of any partition: below `replication` some partition is
+    # catching up (or lost a node); below `min_insync` writes to it are refused.
+    in_sync: int
+    min_insync: int | None
+    under_replicated: int  # partitions with fewer in-sync copies than copies
     cleanup_policy: str
     retention_ms: int | None  # None: kept forever
     start_offsets: int
@@ -49,6 +55,9 @@ def summaries(kafka: Kafka, include_internal: bool = False) -> list[TopicSummary
                 name=name,
                 partitions=len(partitions),
                 replication=max((len(p.replicas) for p in partitions.values()), default=0),
+                in_sync=min((len(p.isrs) for p in partitions.values()), default=0),
+                min_insync=_whole(configs[name].get("min.insync.replicas")),
+                under_replicated=sum(len(p.isrs) < len(p.replicas) for p in partitions.values()),
                 cleanup_policy=configs[name].get("cleanup.policy", "?"),
                 retention_ms=None if retention in (None, "-1") else int(retention),
                 start_offsets=sum(marks[(name, p)][0] for p in partitions),
@@ -56,6 +65,10 @@ def summaries(kafka: Kafka, include_internal: bool = False) -> list[TopicSummary
             )
         )
     return result
+
+
+def _whole(value: str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _configs(kafka: Kafka, names: list[str]) -> dict[str, dict[str, str]]:

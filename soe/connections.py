@@ -1,4 +1,5 @@
-"""One websocket's send queue and subscriptions, and the hub that fans events out to them.
+"""One websocket's subscriptions, and the hub that fans events out to them (each connection's
+bounded queue of frames is soe/send_queue.py).
 
 Fan-out never waits: each change's frame is built once and, for each watcher, written straight to
 its socket when nothing of it is queued and the socket takes writes (soe/wire.py), or else
@@ -11,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 from soe import metrics, wire
@@ -35,113 +34,24 @@ from soe.messages import (
     SubscribeMode,
     Unsubscribed,
 )
-from soe.protocol import CloseCode, Find, Subscribe, stamp_sent_at
+from soe.protocol import CloseCode, Find, Subscribe
+from soe.send_queue import Frame, SendQueue
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 100
+# How long a resume from a sequence this gateway has not read yet is held (see Hub._hold).
+RESUME_AHEAD_SECONDS = 10.0
 # Shared by every connection: a crowd of clients that stop reading must not flood the log either.
 SLOW_CLIENT_LOG = LogBudget()
 REFUSAL_LOG = LogBudget()
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One encoded message, ``sent_at`` included, as a whole websocket frame: built once, however
-    many clients it goes to, and written to each as it is."""
-
-    wire: bytes  # header and payload (soe/wire.py)
-    kind: str
-    size: int  # of the payload: what the send queue's bound counts
-
-    @classmethod
-    def of(cls, message: Outgoing) -> Frame:
-        return cls.of_text(
-            stamp_sent_at(message.encode(), time.time_ns() // 1_000_000), message.type
-        )
-
-    @classmethod
-    def of_text(cls, text: str, kind: str) -> Frame:
-        payload = text.encode()
-        return cls(wire.text_frame(payload), kind, len(payload))
-
-    @property
-    def text(self) -> str:
-        """The payload, for a connection written through ASGI (no Wire)."""
-        return self.wire[len(self.wire) - self.size :].decode()
-
-
-class SendQueue:
-    """Every message waiting for one client, live ones and replies alike, bounded in messages and
-    in bytes: what one client does not read can never cost more than that."""
-
-    __slots__ = ("_bytes", "_items", "_waiter", "max_bytes", "max_messages")
-
-    def __init__(self, max_messages: int, max_bytes: int) -> None:
-        self.max_messages = max_messages
-        self.max_bytes = max_bytes
-        self._items: deque[Frame] = deque()
-        self._bytes = 0
-        # The writer's future while it waits; one future, not an asyncio.Event: a connection
-        # has exactly one writer, and each connection's objects count at 20,000 of them.
-        self._waiter: asyncio.Future[None] | None = None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
-
-    def has_room(self, messages: int, size: int) -> bool:
-        return (
-            len(self._items) + messages <= self.max_messages
-            and self._bytes + size <= self.max_bytes
-        )
-
-    def offer(self, frame: Frame) -> bool:
-        """Queue one message; False, queuing nothing, when it does not fit."""
-        if not self.has_room(1, frame.size):
-            return False
-        self._items.append(frame)
-        self._bytes += frame.size
-        metrics.record_send_queue(len(self._items), self._bytes)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        return True
-
-    def clear(self) -> None:
-        self._items.clear()
-        self._bytes = 0
-
-    def take(self) -> Frame | None:
-        """The oldest message, or None when there is none."""
-        if not self._items:
-            return None
-        frame = self._items.popleft()
-        self._bytes -= frame.size
-        return frame
-
-    async def wait(self) -> None:
-        """Returns once something is queued."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-
-    async def get(self) -> Frame:
-        while (frame := self.take()) is None:
-            await self.wait()
-        return frame
 
 
 class Connection:
     """An authenticated client: who it is, what it watches, and what is waiting to be sent."""
 
     __slots__ = (
+        "ahead",
         "closing",
         "errors",
         "follows",
@@ -180,6 +90,9 @@ class Connection:
         self.follows: Literal["own", "all"] | None = None
         # Highest sequence sent per account, so a change is never sent twice.
         self.sent_sequence: dict[str, int] = {}
+        # Accounts resumed from a sequence this gateway has not read yet: the sequence and the
+        # monotonic deadline to have read it by (None for almost every connection: no dict).
+        self.ahead: dict[str, tuple[int, float]] | None = None
         self.closing: asyncio.Future[tuple[int | None, str]] = (
             asyncio.get_running_loop().create_future()
         )
@@ -260,11 +173,16 @@ class Connection:
 
 class Hub:
     def __init__(
-        self, book: AccountBook, snapshot_history: int, fan_outs: FanOutLog | None = None
+        self,
+        book: AccountBook,
+        snapshot_history: int,
+        fan_outs: FanOutLog | None = None,
+        resume_ahead_seconds: float = RESUME_AHEAD_SECONDS,
     ) -> None:
         self.book = book
         self.fan_outs = fan_outs if fan_outs is not None else FanOutLog()
         self._snapshot_history = snapshot_history
+        self._resume_ahead_seconds = resume_ahead_seconds
         self._connections: set[Connection] = set()
         self._by_iban: dict[str, set[Connection]] = {}
         self._following_customer: dict[int, set[Connection]] = {}
@@ -292,6 +210,7 @@ class Hub:
         for iban in connection.pending:
             _discard(self._pending, iban, connection)
         connection.pending.clear()
+        connection.ahead = None
         self._unfollow(connection)
         metrics.CONNECTIONS.set(len(self._connections))
         if self.on_departure is not None:
@@ -360,6 +279,7 @@ class Hub:
         for iban in ibans:
             connection.watching.discard(iban)
             connection.sent_sequence.pop(iban, None)
+            _forget_ahead(connection, iban)
             _discard(self._by_iban, iban, connection)
             if iban in connection.pending:
                 del connection.pending[iban]
@@ -432,6 +352,9 @@ class Hub:
         self, connection: Connection, account: Account, resume_from: int | None
     ) -> SubscribedAccount:
         iban = account.iban
+        _forget_ahead(connection, iban)
+        if resume_from is not None and resume_from > account.sequence:
+            return self._hold(connection, account, resume_from)
         missed = None if resume_from is None else self.book.missed_since(account, resume_from)
         replays = [Frame.of(BalanceChanged.of(event, replayed=True)) for event in missed or ()]
         if missed is not None and connection.queue.has_room(
@@ -453,9 +376,48 @@ class Hub:
         self._by_iban.setdefault(iban, set()).add(connection)
         return SubscribedAccount(iban=iban, mode=mode, sequence=connection.sent_sequence[iban])
 
+    def _hold(
+        self, connection: Connection, account: Account, resume_from: int
+    ) -> SubscribedAccount:
+        """The client has seen changes this gateway has not read yet: another gateway, ahead of
+        this one, served it until it died. Both read the same topics, so this one reads them
+        too, a moment later: the client gets every change after its sequence as it is read,
+        live, and none twice. A sequence still unread after the wait is one no gateway will
+        ever read (a client's mistake, or a bank started afresh): then a fresh snapshot
+        (``settle_ahead``)."""
+        iban = account.iban
+        connection.sent_sequence[iban] = resume_from
+        if connection.ahead is None:
+            connection.ahead = {}
+        connection.ahead[iban] = (resume_from, time.monotonic() + self._resume_ahead_seconds)
+        connection.watching.add(iban)
+        self._by_iban.setdefault(iban, set()).add(connection)
+        return SubscribedAccount(iban=iban, mode="resumed", sequence=resume_from)
+
+    def settle_ahead(self, connection: Connection, now: float) -> None:
+        """Ends the holds of ``_hold``: those this gateway has caught up with quietly, those
+        past their deadline with a fresh snapshot (the client replaces what it shows)."""
+        for iban, (sequence, deadline) in list((connection.ahead or {}).items()):
+            account = self.book.get(iban)
+            if account is None or iban not in connection.watching or account.sequence >= sequence:
+                _forget_ahead(connection, iban)
+            elif now >= deadline:
+                _forget_ahead(connection, iban)
+                log.info(
+                    "%r resumed %s from sequence %d, never read here (at %d): fresh snapshot",
+                    connection,
+                    iban,
+                    sequence,
+                    account.sequence,
+                )
+                snapshot = Snapshot.of(account, history_limit=self._snapshot_history, fresh=True)
+                connection.sent_sequence[iban] = account.sequence
+                connection.send(snapshot)
+
     def _stop_watching(self, connection: Connection, iban: str, reason: str) -> None:
         connection.watching.discard(iban)
         connection.sent_sequence.pop(iban, None)
+        _forget_ahead(connection, iban)
         _discard(self._by_iban, iban, connection)
         connection.send(AccountRemoved(iban=iban, reason=reason))
 
@@ -520,6 +482,13 @@ class Hub:
             if not followers:
                 del self._following_customer[customer]  # type: ignore[arg-type]
         connection.follows = None
+
+
+def _forget_ahead(connection: Connection, iban: str) -> None:
+    if connection.ahead is not None:
+        connection.ahead.pop(iban, None)
+        if not connection.ahead:
+            connection.ahead = None
 
 
 def _discard(index: dict[str, set[Connection]], iban: str, connection: Connection) -> None:

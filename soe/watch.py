@@ -1,4 +1,5 @@
-"""The gateway's one watch over every connection: pings, silent clients and expired tokens.
+"""The gateway's one watch over every connection: pings, silent clients, expired tokens, and
+resumes from a sequence this gateway has not read yet (soe/connections.py, Hub._hold).
 
 One task for all connections, not two per connection: at 20,000 clients, two sleeping tasks each
 cost more memory than the connection's own objects. Once a second it walks the connections, a
@@ -38,6 +39,8 @@ class Watch:
             if connection.closing.done():
                 continue
             now = time.monotonic()
+            if connection.ahead:
+                self.hub.settle_ahead(connection, now)
             silent = now - connection.last_heard
             if connection.principal.expires_at <= time.time():
                 connection.request_close(CloseCode.TOKEN_EXPIRED, "the live-feed token has expired")

@@ -11,6 +11,8 @@ from kernel.settings import BankSettings, TopicSettings, settings
 _TOPICS = TopicSettings.load()
 TOPIC_PARTITIONS = _TOPICS.partitions
 TOPIC_REPLICATION = _TOPICS.replication
+# With three copies a write waits for two of them (acks=all): losing a node loses nothing.
+TOPIC_MIN_INSYNC = _TOPICS.min_insync
 KAFKA_BOOTSTRAP = settings().kafka_bootstrap
 # The derived topics, and the worker's consumer group and state, live under one namespace.
 TOPICS = configured_topics(_TOPICS)

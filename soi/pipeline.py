@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from events import codec
 from soi import state
@@ -117,6 +117,8 @@ class Pipeline:
             {
                 **config.client,
                 "transactional.id": config.instance,
+                # What transactions require anyway, said here: every in-sync copy has the batch.
+                "acks": "all",
                 "transaction.timeout.ms": config.transaction_timeout_ms,
                 # Java's partitioner: keys land where every other Kafka client puts them.
                 "partitioner": "murmur2_random",
@@ -170,7 +172,7 @@ class Pipeline:
             error = message.error()
             if error is None:
                 records.append(message)
-            elif error.fatal():
+            elif ends_the_consumer(error):
                 raise KafkaException(error)
             else:
                 log.warning("consuming %s: %s", self.config.input_topic, error)
@@ -329,6 +331,14 @@ def topic_roles(balance_changed: str, balances: str, alerts: str, dead_letters: 
         ALERT: alerts,
         DEAD_LETTER: dead_letters,
     }
+
+
+def ends_the_consumer(error: KafkaError) -> bool:
+    """A fatal error: the consumer is unusable and the worker must start again (the supervisor
+    restarts it). librdkafka hands some over as an event of code _FATAL whose own fatal flag is
+    not set: a static member fenced by itself after the group coordinator moved (seen in the
+    rolling restart of the brokers), which otherwise left the worker polling a dead consumer."""
+    return error.fatal() or error.code() == KafkaError._FATAL
 
 
 def _opens_a_booking(message: Message) -> bool:

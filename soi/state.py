@@ -87,22 +87,30 @@ class StateTopic:
         }
 
     def load(self, partitions: Iterable[int]) -> dict[int, dict[str, AccountMemory]]:
-        """Every account's latest memory, per partition. A frozen previous owner's open
-        transaction holds the read back until Kafka aborts it (transaction.timeout.ms)."""
+        """Every account's latest memory, per partition, up to the end each partition had when
+        asked. A frozen previous owner's open transaction holds the read back until Kafka aborts
+        it (transaction.timeout.ms)."""
         wanted = sorted(set(partitions))
         loaded: dict[int, dict[str, AccountMemory]] = {p: {} for p in wanted}
         if not wanted:
             return loaded
         consumer = Consumer(self._config)
+        # Asked read_uncommitted, Kafka gives the true end (asked read_committed: the LSO).
+        ends_of = Consumer({**self._config, "isolation.level": "read_uncommitted"})
         try:
-            pending = set()
+            # Read to the end as it is now, past every transaction written so far: end-of-
+            # partition alone comes at the last *stable* offset, short of a transaction whose
+            # commit markers are still being written (the previous owner's last batch: on a
+            # cluster its markers wait for two copies), and its memory would be missed.
+            ends: dict[int, int] = {}
             assignment = []
             for partition in wanted:
-                low, high = _watermarks(consumer, TopicPartition(self.topic, partition))
+                low, high = _watermarks(ends_of, TopicPartition(self.topic, partition))
                 if high > low:
-                    pending.add(partition)
+                    ends[partition] = high
                     assignment.append(TopicPartition(self.topic, partition, OFFSET_BEGINNING))
             consumer.assign(assignment)
+            pending = set(ends)
             deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
             while pending:
                 if time.monotonic() > deadline:
@@ -111,8 +119,12 @@ class StateTopic:
                 for message in consumer.consume(1000, 0.5):
                     error = message.error()
                     if error is not None:
+                        # The offset an end-of-partition reports is where the fetch stands:
+                        # short of `ends` while a transaction there is undecided.
+                        partition = message.partition()
                         if error.code() == KafkaError._PARTITION_EOF:
-                            pending.discard(message.partition())
+                            if message.offset() >= ends[partition]:
+                                pending.discard(partition)
                             continue
                         raise KafkaException(error)
                     accounts = loaded[message.partition()]
@@ -121,8 +133,11 @@ class StateTopic:
                         accounts.pop(account, None)
                     else:
                         accounts[account] = decode(message.value())
+                    if message.offset() + 1 >= ends[message.partition()]:
+                        pending.discard(message.partition())
         finally:
             consumer.close()
+            ends_of.close()
         log.info(
             "state of %d accounts read from %s partitions %s",
             sum(len(a) for a in loaded.values()),

@@ -10,6 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from events import topics
 from soi.config import (
     STATE_TOPIC,
+    TOPIC_MIN_INSYNC,
     TOPIC_PARTITIONS,
     TOPIC_REPLICATION,
     TOPICS,
@@ -43,7 +44,12 @@ def ensure_topics(client: dict[str, object] | None = None) -> None:
     admin = AdminClient(client or kafka_client())
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
-        NewTopic(name, TOPIC_PARTITIONS, TOPIC_REPLICATION, config=config)
+        NewTopic(
+            name,
+            TOPIC_PARTITIONS,
+            TOPIC_REPLICATION,
+            config={**config, "min.insync.replicas": str(TOPIC_MIN_INSYNC)},
+        )
         for name, config in TOPIC_CONFIGS.items()
         if name not in existing
     ]

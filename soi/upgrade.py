@@ -88,7 +88,7 @@ def _write(
     offsets: list[TopicPartition],
     consumer: Consumer,
 ) -> None:
-    producer = Producer({**client, "transactional.id": f"{group}-upgrade"})
+    producer = Producer({**client, "transactional.id": f"{group}-upgrade", "acks": "all"})
     producer.init_transactions(TIMEOUT)
     producer.begin_transaction()
     for partition, accounts in memories.items():

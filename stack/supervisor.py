@@ -190,6 +190,18 @@ class Supervisor:
             ) from error
         self._set_state(process.name, "ready", executor.process.pid if executor.process else None)
 
+    def start_together(self, group: list[processes.Process]) -> None:
+        """Starts each on a thread of its own and waits for all: the nodes of a Kafka cluster,
+        none of which is ready before a majority of its controllers is up; the Connect workers
+        of a group, which gain nothing by waiting for each other."""
+        if len(group) == 1:
+            self.start_process(group[0])
+            return
+        with ThreadPoolExecutor(len(group), thread_name_prefix="start") as pool:
+            started = [pool.submit(self.start_process, process) for process in group]
+            for future in started:
+                future.result()  # raises what stopped the first that failed
+
     def run_task(self, step: str, task: Callable[[], None]) -> None:
         self._publish(step)
         if self.stopping:
@@ -221,15 +233,18 @@ class Supervisor:
         )
         if self.database_only:
             return
-        self._publish("starting Kafka (KRaft)")
-        self.start_process(infrastructure["kafka"])
+        nodes = processes.kafka_nodes(self.settings)
+        self._publish(
+            "starting Kafka (KRaft)" if len(nodes) == 1 else f"starting Kafka ({len(nodes)} nodes)"
+        )
+        self.start_together(nodes)
         # The registry (half a minute on two cores) is first needed by the worker: it starts
         # while Connect does, and the applications wait for it.
         background = ThreadPoolExecutor(1, thread_name_prefix="start-registry")
         try:
             registry = background.submit(self.start_process, infrastructure["registry"])
             self._publish("starting Kafka Connect and the schema registry")
-            self.start_process(infrastructure["connect"])
+            self.start_together(processes.connect_workers(self.settings))
             self._prepare_applications()
             self._publish("waiting for the schema registry")
             registry.result()  # raises what stopped it
@@ -307,17 +322,34 @@ class Supervisor:
         self._shutting_down = True
         self.status.phase = "stopping"
         self._publish("stopping")
-        for name in reversed(list(self.executors)):
-            executor = self.executors[name]
-            log.info("stopping %s", name)
-            try:
-                executor.stop()
-            except Exception:  # a process that already died must not keep the others running
-                log.exception("stopping %s failed; killing it", name)
-                executor.kill()
-            self._set_state(name, "stopped")
+        for group in self._stop_groups():
+            with ThreadPoolExecutor(len(group), thread_name_prefix="stop") as pool:
+                list(pool.map(self._stop_one, group))
         self.status.phase = "stopped"
         self._publish("stopped")
+
+    def _stop_groups(self) -> list[list[str]]:
+        """The processes in reverse start order, each alone, except the nodes of a Kafka
+        cluster: stopped together, since a node shutting down cleanly asks the controller
+        quorum to move its leaders, and the last one left alone would wait minutes for it."""
+        nodes = {p.name for p in processes.kafka_nodes(self.settings)}
+        groups: list[list[str]] = []
+        for name in reversed(list(self.executors)):
+            if name in nodes and groups and groups[-1][0] in nodes:
+                groups[-1].append(name)
+            else:
+                groups.append([name])
+        return groups
+
+    def _stop_one(self, name: str) -> None:
+        executor = self.executors[name]
+        log.info("stopping %s", name)
+        try:
+            executor.stop()
+        except Exception:  # a process that already died must not keep the others running
+            log.exception("stopping %s failed; killing it", name)
+            executor.kill()
+        self._set_state(name, "stopped")
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.request_stop)

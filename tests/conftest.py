@@ -68,6 +68,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 DATABASE_ONLY_PROOF = "test_database_tests_need_no_kafka.py"
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has chosen: `-m database` alone keeps them here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(item.path.name == DATABASE_ONLY_PROOF for item in items):
         return

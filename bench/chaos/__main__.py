@@ -24,8 +24,11 @@ def drill(
         list[str] | None,
         typer.Option(
             help="A fault to inject (repeatable): kill-<component> or freeze-<component>, "
-            f"components {', '.join(faults.COMPONENTS)} (and soi-2 … with BANK_SOI_WORKERS). "
-            "Default: every kill, freeze-soi and freeze-soe, and both for each further worker."
+            f"components {', '.join(faults.COMPONENTS)} (and soi-2 … with BANK_SOI_WORKERS, "
+            "soe-2 … and balancer with BANK_SOE_GATEWAYS, kafka-2, kafka-3, connect-2 on a "
+            "cluster); on a cluster also kill-broker, restart-brokers, freeze-broker (20 s) and "
+            "kill-connect-task. Default: every kill, freeze-soi and freeze-soe, both for each "
+            "further worker and gateway, kill-balancer, and on a cluster its four."
         ),
     ] = None,
     rate: Annotated[float, typer.Option(help="Deposits a second while the fault strikes.")] = 20,

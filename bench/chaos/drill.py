@@ -10,6 +10,8 @@ from typing import Any
 
 from bench import bank_db
 from bench.chaos import verdict as judge
+from bench.chaos.cluster_faults import ClusterFault
+from bench.chaos.failover import judge_failover
 from bench.chaos.faults import Fault
 from bench.chaos.load import DepositLoad, Ledger
 from bench.chaos.stack_control import heal, wait_healthy
@@ -50,6 +52,7 @@ class RoundResult:
     repeats: int = 0
     back_s: float | None = None  # fault to the component running again
     recover_s: float | None = None  # fault to a change booked after it seen by every watcher
+    failover_s: float | None = None  # longest a watcher was away, lost connection to subscribed
     inconsistent_before: int = 0  # accounts the reconcile check found wrong before the round
     restarted_by_hand: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -64,7 +67,9 @@ class RoundResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: str) -> RoundResult:
+def run_round(
+    config: Settings, fault: Fault | ClusterFault, plan: Plan, number: int, run_id: str
+) -> RoundResult:
     result = RoundResult(fault.name, number)
     _start_healthy(config, plan, result)
     fault.make_ready(config)
@@ -94,6 +99,9 @@ def run_round(config: Settings, fault: Fault, plan: Plan, number: int, run_id: s
         reports = audience.stop()
     judge.judge_watchers(outcome, reports, balances)
     _take_verdict(result, outcome, ledger, booked)
+    result.failover_s, problems, notes = judge_failover(config, fault, reports)
+    result.problems += problems
+    result.notes += notes
     result.watchers = [_summary(report) for report in reports]
     if not settled:
         result.restarted_by_hand = heal(config)
@@ -117,7 +125,7 @@ def _judge_pipeline(
 
 def _strike_under_load(
     config: Settings,
-    fault: Fault,
+    fault: Fault | ClusterFault,
     plan: Plan,
     audience: Audience,
     load: DepositLoad,
@@ -132,7 +140,10 @@ def _strike_under_load(
         audience.step_away(plan.away)
         log.info("%s round %d: striking", fault.name, result.round)
         try:
-            result.back_s = round(fault.strike(config, plan.recover_timeout), 1)
+            struck = fault.strike(config, plan.recover_timeout)
+            result.back_s = round(struck.seconds, 1)
+            result.notes += struck.notes
+            result.problems += struck.problems
         except TimeoutError as error:
             result.problems.append(f"{fault.component} did not come back: {error}")
         result.recover_s = _wait_recovered(audience, load, struck_at, plan.recover_timeout)

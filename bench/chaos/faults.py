@@ -6,14 +6,21 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench.chaos.stack_control import freeze, kill_hard, thaw, wait_restarted, wait_served
+from bench.chaos.struck import Struck
 from kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from bench.chaos.cluster_faults import ClusterFault
 from stack.supervisor import STABLE_SECONDS
 
 COMPONENTS = ("soi", "soe", "connect", "kafka", "mariadb")
-# With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n.
-_WORKER = re.compile(r"soi-[2-9]")
+# With BANK_SOI_WORKERS=n the stack runs Faust workers soi, soi-2 … soi-n; with
+# BANK_SOE_GATEWAYS=n gateways soe, soe-2 … soe-n behind the balancer; a cluster also
+# kafka-2, kafka-3 and connect-2.
+_REPLICA = re.compile(r"(soi|soe|kafka|connect)-[2-9]|balancer")
 FREEZE_SECONDS = 10.0
 
 
@@ -32,9 +39,8 @@ class Fault:
         if self.kind == "kill":
             wait_served(config, self.component, STABLE_SECONDS)
 
-    def strike(self, config: Settings, restart_timeout: float = 180) -> float:
-        """Injects the fault and returns when the component runs again: the seconds that took
-        (for a freeze, how long it was frozen)."""
+    def strike(self, config: Settings, restart_timeout: float = 180) -> Struck:
+        """Injects the fault and returns when the component runs again."""
         started = time.monotonic()
         if self.kind == "kill":
             restarts = kill_hard(config, self.component)
@@ -45,14 +51,18 @@ class Fault:
                 time.sleep(FREEZE_SECONDS)
             finally:
                 thaw(frozen)
-        return time.monotonic() - started
+        return Struck(time.monotonic() - started)
 
 
-def parse(name: str) -> Fault:
+def parse(name: str) -> Fault | ClusterFault:
+    from bench.chaos.cluster_faults import CLUSTER_FAULTS
+
+    if name in CLUSTER_FAULTS:
+        return CLUSTER_FAULTS[name]
     kind, _, component = name.partition("-")
-    known = component in COMPONENTS or _WORKER.fullmatch(component)
+    known = component in COMPONENTS or _REPLICA.fullmatch(component)
     if kind not in ("kill", "freeze") or not known:
-        choices = ", ".join(f"kill-{c}, freeze-{c}" for c in COMPONENTS)
+        choices = ", ".join([*(f"kill-{c}, freeze-{c}" for c in COMPONENTS), *CLUSTER_FAULTS])
         raise ValueError(f"unknown fault {name!r}; choose from {choices}")
     return Fault(kind, component)
 
@@ -62,7 +72,22 @@ FREEZES = (Fault("freeze", "soi"), Fault("freeze", "soe"))
 ALL = KILLS + FREEZES
 
 
-def every_fault(config: Settings) -> list[Fault]:
-    """Every kill and the freezes, for each Faust worker the stack runs."""
+def every_fault(config: Settings) -> list[Fault | ClusterFault]:
+    """Every kill and the freezes, for each Faust worker and gateway the stack runs, the kill of
+    the balancer in front of the gateways, and on a cluster the faults of a replicated Kafka and
+    Connect."""
+    from bench.chaos.cluster_faults import BROKER_FAULTS, CLUSTER_FAULTS, KILL_CONNECT_TASK
+
     workers = [f"soi-{n}" for n in range(2, config.soi_workers + 1)]
-    return [*ALL, *(Fault(kind, w) for w in workers for kind in ("kill", "freeze"))]
+    gateways = [f"soe-{n}" for n in range(2, config.soe_gateways + 1)]
+    faults: list[Fault | ClusterFault] = [
+        *ALL,
+        *(Fault(kind, r) for r in workers + gateways for kind in ("kill", "freeze")),
+    ]
+    if config.soe_gateways > 1:
+        faults.append(Fault("kill", "balancer"))
+    if config.kafka_nodes > 1:
+        faults += [CLUSTER_FAULTS[name] for name in BROKER_FAULTS]
+    if config.connect_workers > 1:
+        faults.append(CLUSTER_FAULTS[KILL_CONNECT_TASK])
+    return faults

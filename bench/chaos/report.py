@@ -31,6 +31,9 @@ def table(results: list[RoundResult]) -> Table:
         view.add_column(column, justify="left" if column == "fault" else "right")
     view.add_column("back in", justify="right")
     view.add_column("time to recover", justify="right")
+    failovers = any(r.failover_s is not None for r in results)
+    if failovers:
+        view.add_column("clients back in", justify="right")
     view.add_column("verdict")
     for fault in dict.fromkeys(r.fault for r in results):
         rounds = [r for r in results if r.fault == fault]
@@ -44,6 +47,7 @@ def table(results: list[RoundResult]) -> Table:
             str(sum(r.repeats for r in rounds)),
             _seconds([r.back_s for r in rounds]),
             _seconds([r.recover_s for r in rounds]),
+            *([_seconds([r.failover_s for r in rounds])] if failovers else []),
             "[green]ok[/]" if not failed else f"[red]{failed} failed[/]",
         )
     return view
@@ -75,7 +79,8 @@ def summary(result: RoundResult, shown: int = 25) -> str:
         f"{result.fault} round {result.round}: {result.booked} booked ({result.confirmed} "
         f"confirmed, {result.failed_attempts} failed attempts retried), {result.lost} lost, "
         f"{result.duplicated} duplicated, {result.repeats} repeats, back in {result.back_s} s, "
-        f"recovered in {result.recover_s} s",
+        f"recovered in {result.recover_s} s"
+        + (f", clients back in {result.failover_s} s" if result.failover_s is not None else ""),
         *result.problems[:shown],
     ]
     if len(result.problems) > shown:

@@ -92,10 +92,22 @@ def unhealthy(config: Settings) -> dict[str, str]:
     soi_ready = f"http://{config.host}:{config.soi_web_port}/ready/"
     if not _answers_ready(soi_ready):
         problems.setdefault("soi", f"{soi_ready} is not ready")
-    feed = _gateway_feed(config)
-    if feed != "following":
-        # /ready stays 200 once caught up: only the feed's state tells a dead consumer apart.
-        problems.setdefault("soe", f"the gateway's Kafka feed is {feed!r}, not following")
+    if config.kafka_nodes > 1:
+        # A restarted broker is back once its copies have caught up, not when its port opens.
+        from bench.chaos.cluster import short_of_copies
+
+        try:
+            short = short_of_copies(config)
+        except Exception as error:  # metadata not readable while a broker restarts
+            short = [str(error)]
+        if short:
+            problems.setdefault("copies", f"{len(short)} partitions short of copies: {short[:3]}")
+    for gateway in range(1, config.soe_gateways + 1):
+        name = "soe" if gateway == 1 else f"soe-{gateway}"
+        feed = _gateway_feed(f"http://{config.host}:{config.gateway_port(gateway)}")
+        if feed != "following":
+            # /ready stays 200 once caught up: only the feed's state tells a dead consumer apart.
+            problems.setdefault(name, f"the gateway's Kafka feed is {feed!r}, not following")
     return problems
 
 
@@ -106,9 +118,9 @@ def _answers_ready(url: str) -> bool:
         return False
 
 
-def _gateway_feed(config: Settings) -> str:
+def _gateway_feed(url: str) -> str:
     try:
-        return httpx.get(f"{config.soe_url}/ready", timeout=2).json().get("state", "unknown")
+        return httpx.get(f"{url}/ready", timeout=2).json().get("state", "unknown")
     except (httpx.HTTPError, ValueError) as error:
         return f"unreachable ({type(error).__name__})"
 

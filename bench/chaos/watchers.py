@@ -45,6 +45,9 @@ class WatcherReport:
     not_ready: int = 0  # answers "not ready yet, come back" while the gateway caught up
     problems: list[str] = field(default_factory=list)
     first_seen: dict[int, float] = field(default_factory=dict)  # ledger entry id -> monotonic
+    # Seconds from each connection lost without asking to being subscribed again (through the
+    # balancer: on another gateway), the reconnect pause included, as a customer waits.
+    outages: list[float] = field(default_factory=list)
 
 
 class Watcher:
@@ -55,6 +58,7 @@ class Watcher:
         self.back.set()
         self.feed: LiveFeed | None = None
         self.stopping = False
+        self.lost_at: float | None = None
 
     async def watch(self) -> None:
         while not self.stopping:
@@ -74,6 +78,8 @@ class Watcher:
                 return
             if self.back.is_set():
                 self.report.reconnects += 1
+                if self.lost_at is None:
+                    self.lost_at = time.monotonic()
             await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
 
     async def step_away(self, seconds: float) -> None:
@@ -84,6 +90,9 @@ class Watcher:
         self.back.set()
 
     async def stop(self) -> None:
+        if self.lost_at is not None:
+            away = time.monotonic() - self.lost_at
+            self.report.problems.append(f"lost its connection {away:.0f} s ago, never back")
         self.stopping = True
         self.back.set()
         if self.feed is not None:
@@ -99,6 +108,9 @@ class Watcher:
             modes = {a["mode"] for a in message["accounts"]}
             if modes - {"snapshot", "resumed", "fresh_snapshot"}:
                 self.report.problems.append(f"subscribed with modes {sorted(modes)}")
+            if self.lost_at is not None:
+                self.report.outages.append(round(time.monotonic() - self.lost_at, 2))
+                self.lost_at = None
             self.subscribed.set()
         elif kind == "ping":
             assert self.feed is not None

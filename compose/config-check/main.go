@@ -8,6 +8,8 @@
 // on every machine. tests/unit/compose/test_compose_config.py runs it.
 //
 // Usage: go run . -f ../../docker-compose.yml -env-file ../../.env.example
+// Several -f are merged in order, as `docker compose -f a.yml -f b.yml` merges them (the cluster
+// variant, docker-compose.cluster.yml, over the single one).
 package main
 
 import (
@@ -31,21 +33,29 @@ func (files *envFiles) Set(path string) error {
 }
 
 func main() {
-	composeFile := flag.String("f", "docker-compose.yml", "the compose file")
+	var composeFiles envFiles
+	flag.Var(&composeFiles, "f", "a compose file (repeatable, merged in order); default docker-compose.yml")
 	var env envFiles
 	flag.Var(&env, "env-file", "an env file to interpolate from (repeatable); none: an empty environment")
 	flag.Parse()
 
-	if err := run(*composeFile, env); err != nil {
+	if len(composeFiles) == 0 {
+		composeFiles = envFiles{"docker-compose.yml"}
+	}
+	if err := run(composeFiles, env); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(composeFile string, env envFiles) error {
-	absolute, err := filepath.Abs(composeFile)
-	if err != nil {
-		return err
+func run(composeFiles envFiles, env envFiles) error {
+	var absolute []string
+	for _, file := range composeFiles {
+		path, err := filepath.Abs(file)
+		if err != nil {
+			return err
+		}
+		absolute = append(absolute, path)
 	}
 	if len(env) == 0 {
 		// An explicit empty file: the loader would otherwise pick up a .env beside the compose file.
@@ -58,8 +68,8 @@ func run(composeFile string, env envFiles) error {
 		env = envFiles{empty.Name()}
 	}
 	options, err := cli.NewProjectOptions(
-		[]string{absolute},
-		cli.WithWorkingDirectory(filepath.Dir(absolute)),
+		absolute,
+		cli.WithWorkingDirectory(filepath.Dir(absolute[0])),
 		cli.WithEnvFiles(env...),
 		cli.WithDotEnv,
 	)

@@ -81,8 +81,8 @@ def _group_table(group: GroupLag) -> Table:
         f"{group.members} member(s), lag {group.total:,}",
         title_justify="left",
     )
-    for name in ("topic", "partition", "committed", "end", "lag"):
-        table.add_column(name, justify="left" if name == "topic" else "right")
+    for name in ("topic", "partition", "committed", "end", "lag", "worker"):
+        table.add_column(name, justify="left" if name in ("topic", "worker") else "right")
     for p in group.partitions:
         table.add_row(
             escape(p.topic),
@@ -90,11 +90,16 @@ def _group_table(group: GroupLag) -> Table:
             "none" if p.committed is None else f"{p.committed:,}",
             f"{p.end:,}",
             "-" if p.lag is None else f"{p.lag:,}",
+            escape(p.worker or "-"),
         )
     if not group.partitions:
-        table.add_row("(no committed offsets)", "", "", "", "")
+        table.add_row("(no committed offsets)", "", "", "", "", "")
     table.add_section()
-    table.add_row("[bold]total[/]", "", "", "", f"[bold]{group.total:,}[/]")
+    workers = group.by_worker()
+    if len(workers) > 1:
+        for worker, lag in sorted(workers.items()):
+            table.add_row(f"lag of {escape(worker)}", "", "", "", f"{lag:,}", "")
+    table.add_row("[bold]total[/]", "", "", "", f"[bold]{group.total:,}[/]", "")
     return table
 
 

@@ -43,9 +43,17 @@ def topics_table(topics: list[TopicSummary]) -> Table:
     short = narrow()
     table = Table(title=f"{len(topics)} topics", box=box.SIMPLE_HEAD if short else box.HEAVY_HEAD)
     names = (
-        ("topic", "parts", "repl", "cleanup", "kept", "messages")
+        ("topic", "parts", "repl", "isr", "cleanup", "kept", "messages")
         if short
-        else ("topic", "partitions", "replication", "cleanup", "retention", "messages")
+        else (
+            "topic",
+            "partitions",
+            "replication",
+            "in sync (min)",
+            "cleanup",
+            "retention",
+            "messages",
+        )
     )
     for name in names:
         table.add_column(
@@ -60,8 +68,20 @@ def topics_table(topics: list[TopicSummary]) -> Table:
             escape(t.name),
             str(t.partitions),
             str(t.replication),
+            in_sync(t),
             t.cleanup_policy,
             "-" if compacted and "delete" not in t.cleanup_policy else retention(t.retention_ms),
             f"{'≤ ' if compacted else ''}{t.messages:,}",
         )
     return table
+
+
+def in_sync(topic: TopicSummary) -> str:
+    """The fewest in-sync copies of a partition and the least a write needs: "3 (2)"; red when
+    a partition has fewer than the minimum (writes to it are refused), yellow when one is short."""
+    text = f"{topic.in_sync} ({topic.min_insync if topic.min_insync is not None else '?'})"
+    if topic.min_insync is not None and topic.in_sync < topic.min_insync:
+        return f"[red]{text}[/]"
+    if topic.under_replicated:
+        return f"[yellow]{text}, {topic.under_replicated} short[/]"
+    return text

@@ -11,7 +11,7 @@ from pathlib import Path
 import MySQLdb
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from kernel.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka, producer_config
 from kernel.settings import database_login
 
 # The installed command, beside the interpreter running the tests.
@@ -21,7 +21,7 @@ BANKCTL = Path(sys.executable).parent / "bankctl"
 def produce(
     topic: str, records: list[tuple[bytes | None, bytes | None]], partition: int = 0
 ) -> None:
-    producer = Producer(librdkafka(extra={"linger.ms": 0}))
+    producer = Producer(producer_config(extra={"linger.ms": 0}))
     for key, value in records:
         producer.produce(topic, key=key, value=value, partition=partition)
     assert producer.flush(10) == 0, f"records for {topic} not delivered"

@@ -28,8 +28,9 @@ from pydantic import SecretStr
 from bench.children import free_port, stop
 from kernel.kafka_client import KafkaClientSettings
 from kernel.settings import Settings, settings
-from stack import LOG4J_CONFIG, processes
+from stack import LOG4J_CONFIG, kafka_node
 from stack.kafka_storage import cluster_id
+from stack.process import write_properties
 
 USERNAME = "bank-managed-test"
 START_TIMEOUT = 90.0
@@ -148,7 +149,7 @@ def _broker_properties(
         f'username="{USERNAME}" password="{password}";'
     )
     return {
-        **processes.kafka_properties(config),
+        **kafka_node.kafka_properties(config),
         "listeners": f"{listener},CONTROLLER://{config.host}:{config.kafka_controller_port}",
         "advertised.listeners": listener,
         "inter.broker.listener.name": "SASL_SSL",
@@ -209,7 +210,7 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
     ca_file, keystore = make_certificates(folder / "tls")
     password = secrets.token_urlsafe(24)
     properties = folder / "config" / "kafka.properties"
-    processes._write_properties(properties, _broker_properties(config, ca_file, keystore, password))
+    write_properties(properties, _broker_properties(config, ca_file, keystore, password))
     properties.chmod(0o600)
     _format(config, properties, password)
     client = KafkaClientSettings(
@@ -221,7 +222,7 @@ def secured_broker(folder: Path) -> Iterator[SecuredBroker]:
         ssl_ca_location=ca_file,
     )
     log = folder / "kafka.log"
-    command = processes.kafka(config).command
+    command = kafka_node.kafka(config).command
     with log.open("w") as output:
         process = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -20,6 +20,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from bench.chaos.stack_control import kill_hard, wait_restarted
 from events import codec
 from events.topics import DerivedTopics
+from kernel.kafka_client import producer_config
 from kernel.settings import settings
 from tests.support.scratch_topics import scratch_topics
 
@@ -74,7 +75,7 @@ def schemas_with_v2(tmp_path: Path) -> Path:
 
 
 def _produce_and_read_back(topic: str, values: list[bytes]) -> list[bytes]:
-    producer = Producer({"bootstrap.servers": settings().kafka_bootstrap})
+    producer = Producer(producer_config(settings().kafka_bootstrap))
     for value in values:
         producer.produce(topic, key=b"NL00REGISTRY", value=value, partition=0)
     assert producer.flush(10) == 0

@@ -35,7 +35,7 @@ from bench.teller import Teller
 from events import topics
 from kernel import live_token
 from kernel.connector import load_connector
-from kernel.kafka_client import KafkaClientSettings, librdkafka
+from kernel.kafka_client import KafkaClientSettings, producer_config
 from kernel.settings import REPO_ROOT, settings
 from ops.topic_reader import end_offsets, read
 from stack import connector, processes
@@ -234,7 +234,7 @@ def test_a_change_reaches_the_customers_websocket_over_sasl_ssl(
     customer_id = 10**9 + secrets.randbelow(10**8)
     iban = f"DE{secrets.randbelow(90) + 10}{secrets.randbelow(10**18):018d}"
     row = {"id": account_id, "iban": iban, "customer_id": customer_id}
-    producer = Producer(librdkafka(extra={"partitioner": "murmur2_random", "linger.ms": 0}))
+    producer = Producer(producer_config(extra={"partitioner": "murmur2_random", "linger.ms": 0}))
     key = json.dumps({"account_id": account_id}).encode()
 
     def capture(*records: bytes) -> None:

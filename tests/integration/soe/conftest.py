@@ -6,9 +6,12 @@ so the bank's real topics never see a test account or a deliberately broken reco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,9 +25,11 @@ from mirakuru import HTTPExecutor
 
 from bench.children import free_port
 from events.topics import DerivedTopics
-from kernel.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka, producer_config
 from kernel.settings import REPO_ROOT, settings
 from kernel.wait import wait_until
+from stack.balancer import Server, haproxy_config, server_states
+from tests.support.balanced_gateways import BALANCED_PER_ADDRESS, Balanced
 from tests.support.scratch_topics import scratch_topics
 from tests.support.soe_live import IDLE_TIMEOUT_SECONDS, SEND_QUEUE_MESSAGES, Ledger, Minter
 
@@ -187,7 +192,7 @@ def lonely_gateway(signing_key: Ed25519PrivateKey) -> Iterator[Gateway]:
 @pytest.fixture
 def ledger(kafka_bootstrap: str, topics: DerivedTopics) -> Iterator[Ledger]:
     producer = Producer(
-        librdkafka(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
+        producer_config(kafka_bootstrap, {"partitioner": "murmur2_random", "linger.ms": 0})
     )
     book = Ledger(producer, topics)
     try:
@@ -259,3 +264,80 @@ def compressing_gateway(
     """A gateway that negotiates permessage-deflate, as BANK_SOE_WS_COMPRESSION=true asks."""
     env = _gateway_env(kafka_bootstrap, topics, signing_key, BANK_SOE_WS_COMPRESSION="true")
     yield from _start_gateway("soe-gateway-compressing", env, "/ready")
+
+
+@pytest.fixture(scope="module")
+def balanced(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Balanced]:
+    """A balancer on a free port in front of two gateways, for the tests of one module that
+    kill none of them."""
+    with _balanced(_gateway_env(kafka_bootstrap, topics, signing_key)) as both:
+        yield both
+
+
+@pytest.fixture
+def balanced_to_kill(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Balanced]:
+    """A balancer on a free port in front of two gateways of this test alone."""
+    with _balanced(_gateway_env(kafka_bootstrap, topics, signing_key)) as both:
+        yield both
+
+
+@contextlib.contextmanager
+def _balanced(env: dict[str, str]) -> Iterator[Balanced]:
+    """Two gateways (started at once) and HAProxy in front, configured by stack/balancer.py."""
+    front = free_port()
+    origin = f"http://127.0.0.1:{front}"
+    env = {
+        **env,
+        "BANK_DASHBOARD_ORIGINS": origin,
+        "BANK_TRUSTED_PROXIES": "127.0.0.1",
+        "BANK_SOE_MAX_CONNECTIONS_PER_ADDRESS": str(BALANCED_PER_ADDRESS),
+    }
+    gateway = contextlib.contextmanager(_start_gateway)
+    with contextlib.ExitStack() as started, ThreadPoolExecutor(2) as starting:
+        names = [f"soe-balanced-{front}-{n}" for n in (1, 2)]
+        starts = [
+            starting.submit(started.enter_context, gateway(name, env, "/ready")) for name in names
+        ]
+        gateways = [start.result() for start in starts]
+        config = ARTIFACTS / f"haproxy-{front}.cfg"
+        config.write_text(
+            haproxy_config(
+                host="127.0.0.1",
+                port=front,
+                servers=[
+                    Server(f"soe-{n}", "127.0.0.1", gateway.port)
+                    for n, gateway in enumerate(gateways, 1)
+                ],
+                max_connections=2000,
+                stats_socket=ARTIFACTS / f"haproxy-{front}.sock",
+            )
+        )
+        log_path = ARTIFACTS / f"haproxy-{front}.log"
+        log = started.enter_context(log_path.open("w"))
+        executor = HTTPExecutor(
+            ["haproxy", "-W", "-db", "-f", str(config)],
+            url=f"{origin}/ready",
+            method="GET",
+            status=200,
+            timeout=30,
+            stdout=log,
+            stderr=log,
+        )
+        executor.start()
+        started.callback(executor.stop)
+        balancer = Gateway(front, executor, log_path)
+        _wait_until_both_up(balancer, gateways)
+        yield Balanced(balancer, gateways)
+
+
+def _wait_until_both_up(balancer: Gateway, gateways: list[Gateway], timeout: float = 15) -> None:
+    """Until the balancer's health checks have found both gateways ready."""
+    socket_path = ARTIFACTS / f"haproxy-{balancer.port}.sock"
+    deadline = time.monotonic() + timeout
+    while list((states := server_states(socket_path)).values()) != ["UP"] * len(gateways):
+        assert time.monotonic() < deadline, f"the balancer sees the gateways as {states}"
+        time.sleep(0.2)

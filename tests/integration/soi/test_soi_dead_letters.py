@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from kernel.kafka_client import librdkafka
+from kernel.kafka_client import producer_config
 from ops.topic_reader import read
 from tests.support.scratch_worker import scratch_worker
 
@@ -57,7 +57,7 @@ def test_unreadable_cdc_records_go_to_the_dead_letter_topic_and_derivation_goes_
     }
     bootstrap = running_stack.kafka_bootstrap
     with scratch_worker(bootstrap) as worker:
-        producer = Producer(librdkafka(bootstrap))
+        producer = Producer(producer_config(bootstrap))
         for value in bad_records:
             producer.produce(worker.cdc_money, key=b'{"account_id":999999999}', value=value)
         # A real change after the bad records: the worker is still deriving.

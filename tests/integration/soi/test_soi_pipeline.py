@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from events.position import SourcePosition
 from events.topics import DerivedTopics
-from kernel.kafka_client import librdkafka
+from kernel.kafka_client import librdkafka, producer_config
 from kernel.settings import Settings
 from kernel.wait import wait_until
 from ops.topic_reader import read
@@ -43,7 +43,7 @@ class Scratch:
     pipeline: PipelineConfig
 
     def plant(self, values: list[bytes]) -> None:
-        producer = Producer(librdkafka(self.config.kafka_bootstrap))
+        producer = Producer(producer_config(self.config.kafka_bootstrap))
         for value in values:
             producer.produce(self.pipeline.input_topic, value, b'{"account_id":7}', PARTITION)
         assert producer.flush(10) == 0
@@ -203,7 +203,7 @@ def test_an_upgraded_stack_takes_over_the_faust_table_workers_memory_and_progres
     try:
         scratch.plant([opened(1000), *booking(100, 1000, 200, 1), *booking(-50, 1100, 300, 2)])
         remembered = AccountMemory(SourcePosition("bank-bin.000002", 201, 0), 2, 1100)
-        producer = Producer(librdkafka(bootstrap))
+        producer = Producer(producer_config(bootstrap))
         producer.produce(changelog, orjson.dumps(remembered.to_json()), b'"7"', PARTITION)
         assert producer.flush(10) == 0
         old = Consumer(librdkafka(bootstrap, {"group.id": legacy_group}))

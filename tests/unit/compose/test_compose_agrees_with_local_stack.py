@@ -11,7 +11,7 @@ import pytest
 
 from kernel.connector import load_connector
 from kernel.settings import LOCAL_ONLY_DEFAULTS
-from stack import processes
+from stack import kafka_node, processes
 from stack.readiness import KafkaReady
 from tests.support.compose_model import (
     CONTAINER_HOST,
@@ -223,7 +223,7 @@ def _listeners(value: str) -> dict[str, tuple[str, int]]:
 
 def test_kafka_runs_with_the_local_brokers_properties(compose):
     config = default_settings()
-    local = processes.kafka_properties(config)
+    local = kafka_node.kafka_properties(config)
     given = environment(compose["kafka"])
     per_container = {
         "controller.quorum.voters",

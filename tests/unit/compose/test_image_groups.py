@@ -19,11 +19,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from compose_model import REPO_ROOT, TARGETS, dockerfile_cmd, image_copies
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from compose.image_requirements import requirements
+from tests.support.compose_model import REPO_ROOT, TARGETS, dockerfile_cmd, image_copies
 
 pytestmark = pytest.mark.unit
 

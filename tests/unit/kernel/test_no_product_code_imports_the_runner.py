@@ -21,6 +21,11 @@ RUNNER_CONTROL = {
     ("bench/replay.py", "stack.processes"),
     ("bench/chaos/stack_control.py", "stack.status"),
     ("bench/chaos/stack_control.py", "stack.pids"),
+    # The cluster's drills: which process is node n or Connect worker n, and their state.
+    ("bench/chaos/cluster.py", "stack.status"),
+    ("bench/chaos/cluster.py", "stack.processes"),
+    ("bench/chaos/cluster.py", "stack.kafka_node"),
+    ("bench/chaos/cluster_faults.py", "stack.supervisor"),
 }
 
 

@@ -484,3 +484,48 @@ def test_a_change_is_encoded_once_and_the_same_frame_queued_to_every_watcher():
         assert message["type"] == "balance_changed" and isinstance(message["sent_at"], int)
 
     run(scenario)
+
+
+def test_a_resume_from_further_than_this_gateway_has_read_waits_for_the_next_changes():
+    """Two gateways behind a balancer: the client's first gateway had sent sequence 3 when it
+    died; the second has read up to 2. The client must get 4 and on, each once, and never an
+    older snapshot that would make it show 3 again."""
+
+    async def scenario() -> None:
+        book, hub = make_hub()
+        for event in changes(MINE, 1, 2):
+            book.apply_change(event)
+        connection = connect(hub, customer())
+        [done] = subscribe(hub, connection, accounts=[MINE], resume={MINE: 3})
+        assert done["accounts"] == [{"iban": MINE, "mode": "resumed", "sequence": 3}]
+        for event in changes(MINE, 3, 5):
+            book.apply_change(event)
+            hub.publish_change(event)
+        hub.settle_ahead(connection, time.monotonic() + 60)
+        assert [(m["type"], m["sequence"]) for m in sent(connection)] == [
+            ("balance_changed", 4),
+            ("balance_changed", 5),
+        ]
+        assert connection.ahead is None
+
+    run(scenario)
+
+
+def test_a_resume_from_a_sequence_never_read_gets_a_fresh_snapshot_after_the_wait():
+    async def scenario() -> None:
+        book, hub = make_hub()
+        for event in changes(MINE, 1, 2):
+            book.apply_change(event)
+        connection = connect(hub, customer())
+        subscribe(hub, connection, accounts=[MINE], resume={MINE: 9})
+        hub.settle_ahead(connection, time.monotonic())
+        assert sent(connection) == [], "held until the wait is over"
+        hub.settle_ahead(connection, time.monotonic() + 60)
+        [shot] = sent(connection)
+        assert (shot["type"], shot["fresh"], shot["sequence"]) == ("snapshot", True, 2)
+        event = change(MINE, 3)
+        book.apply_change(event)
+        hub.publish_change(event)
+        assert [m["sequence"] for m in sent(connection)] == [3]
+
+    run(scenario)

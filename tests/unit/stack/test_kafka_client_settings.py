@@ -17,6 +17,7 @@ from kernel.kafka_client import KafkaClientSettings, from_environment
 from kernel.settings import ConfigurationError, settings
 from soi.pipeline import PipelineConfig
 from stack import processes
+from stack.process import write_properties
 
 pytestmark = pytest.mark.unit
 
@@ -148,7 +149,7 @@ def test_the_password_is_in_no_repr_log_line_file_or_connector_config(managed, c
     shown = [repr(managed), str(managed), repr(managed.sasl_password), repr(pipeline)]
     shown.append(caplog.text)
     properties = tmp_path / "connect.properties"
-    processes._write_properties(properties, processes.connect_properties(settings()))
+    write_properties(properties, processes.connect_properties(settings()))
     shown.append(properties.read_text())
     shown.append(json.dumps(load_connector()[1]))
     shown.append(json.dumps(managed.connect_worker()))

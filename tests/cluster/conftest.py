@@ -1,0 +1,49 @@
+"""The cluster stage's tests (`pytest -m cluster`, run by `make test` through
+tests/cluster/stage.py): against a stack with BANK_TOPOLOGY=cluster. The drills crash brokers and
+Connect workers, so they run after the stage's other tests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from bench.chaos.cluster_faults import ClusterFault
+from bench.chaos.drill import RoundResult, run_round
+from bench.chaos.report import summary
+from kernel.settings import Settings
+from tests.integration.chaos.conftest import CI_PLAN
+
+# A restarted broker replays its log and rejoins before it counts as back: on two busy cores
+# that takes longer than a single stack's restarts.
+CLUSTER_PLAN = replace(CI_PLAN, recover_timeout=240.0, settle_timeout=120.0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    drills = [item for item in items if item.path.name == "test_cluster_drills.py"]
+    items[:] = [item for item in items if item not in drills] + drills
+
+
+@pytest.fixture(scope="session")
+def cluster_stack(running_stack: Settings) -> Settings:
+    if running_stack.topology != "cluster":
+        pytest.fail(
+            "the cluster tests need a cluster stack: `make test` starts one for them "
+            "(tests/cluster/stage.py), or run them with BANK_TOPOLOGY=cluster",
+            pytrace=False,
+        )
+    return running_stack
+
+
+@pytest.fixture(scope="session")
+def cluster_drill(cluster_stack: Settings) -> Callable[[ClusterFault], RoundResult]:
+    run_id = f"cl{secrets.token_hex(2)}"
+
+    def one_round(fault: ClusterFault) -> RoundResult:
+        result = run_round(cluster_stack, fault, CLUSTER_PLAN, 1, run_id)
+        print(summary(result))
+        return result
+
+    return one_round
