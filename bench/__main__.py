@@ -50,6 +50,15 @@ def _numbers(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
+def _settings(text: str | None) -> dict[str, str]:
+    """NAME=value,NAME=value: settings of the fan-out benchmark's gateway."""
+    pairs = [part.strip() for part in (text or "").split(",") if part.strip()]
+    settings = dict(pair.partition("=")[::2] for pair in pairs)
+    if any(not name.startswith("BANK_") or not value for name, value in settings.items()):
+        raise typer.BadParameter("--gateway-env takes BANK_NAME=value pairs, comma separated")
+    return settings
+
+
 @app.command()
 def main(
     scenarios: Annotated[
@@ -70,6 +79,13 @@ def main(
     client_processes: Annotated[
         int, typer.Option(help="fan-out: processes the websocket clients run in")
     ] = 4,
+    gateway_env: Annotated[
+        str | None,
+        typer.Option(help="fan-out: settings of the benchmark's gateway, NAME=value,NAME=value"),
+    ] = None,
+    profile_gateway: Annotated[
+        bool, typer.Option(help="fan-out: run the benchmark's gateway under cProfile")
+    ] = False,
     rate: Annotated[
         float | None, typer.Option(help="footprint's load rate [the highest sustained]")
     ] = None,
@@ -131,6 +147,8 @@ def main(
             fanout=[int(n) for n in _numbers(fanout or ("1000" if quick else FULL_FANOUT))],
             fanout_shapes=fanout_shapes,
             client_processes=client_processes,
+            gateway_env=_settings(gateway_env),
+            profile_gateway=profile_gateway,
             footprint_rate=rate,
             replay_workers=replay_workers,
             replay_events=replay_events,

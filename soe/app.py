@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from events.money import EXPONENTS
-from soe import session
+from soe import collector, session
 from soe.accounts import AccountBook
 from soe.auth import PublicKeyMissing, TokenVerifier
 from soe.config import GatewayConfig, load_config
@@ -56,9 +56,12 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        collector.time_full_collections()
         book = AccountBook(config.history_per_account)
         hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
         hub.on_departure = MemoryRelease().departed
+        freezer = collector.Freezer()
+        hub.on_arrival = freezer.arrived
         verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
         try:
             verifier.public_key()
@@ -69,11 +72,12 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         feed_task = asyncio.create_task(feed.run(), name="kafka-feed")
         watch = Watch(hub, config.heartbeat_seconds, config.idle_timeout_seconds)
         watch_task = asyncio.create_task(watch.run(), name="connection-watch")
+        walk_task = asyncio.create_task(freezer.run(), name="full-collections")
         try:
             yield
         finally:
             hub.close_all(CloseCode.GOING_AWAY, "the gateway is shutting down")
-            for task in (feed_task, watch_task):
+            for task in (feed_task, watch_task, walk_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

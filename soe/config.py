@@ -42,6 +42,7 @@ class GatewayConfig:
     limits: ConnectionLimits
     compression: bool
     ws_implementation: str
+    shared_frames: bool
     trusted_proxies: tuple[str, ...]
     heartbeat_seconds: float
     idle_timeout_seconds: float
@@ -80,6 +81,8 @@ class GatewaySettings(BankSettings):
     # sends before anything can look at it (see docs/live-feed-protocol.md).
     ws_compression: bool = False
     ws_implementation: WsImplementation = "websockets-sansio"
+    # The frame-once path (soe/wire.py); off, every message goes through an ASGI send.
+    shared_frames: bool = True
     heartbeat_seconds: int = Field(default=15, ge=1)
     idle_timeout_seconds: int | None = Field(default=None, ge=1)  # three heartbeats unless set
     auth_timeout_seconds: int = Field(default=10, ge=1)
@@ -119,6 +122,7 @@ def load_config() -> GatewayConfig:
         ),
         compression=own.ws_compression,
         ws_implementation=own.ws_implementation,
+        shared_frames=own.shared_frames,
         trusted_proxies=tuple(comma_separated(own.trusted_proxies)),
         heartbeat_seconds=own.heartbeat_seconds,
         idle_timeout_seconds=own.idle_timeout_seconds or 3 * own.heartbeat_seconds,

@@ -1,10 +1,7 @@
-"""One websocket's subscriptions, and the hub that fans events out to them (each connection's
-bounded queue of frames is soe/send_queue.py).
-
-Fan-out never waits: it only appends to each watcher's bounded queue, and a client whose queue is
-full is disconnected, so one client that stops reading slows nobody else down and costs at most
-its queue's bound in memory.
-"""
+"""One websocket's subscriptions, and the hub that fans events out to them: each change's frame
+built once, written straight to a watcher's socket (soe/wire.py) or appended to its bounded queue
+(soe/send_queue.py); a client whose queue is full is disconnected, so one that stops reading slows
+nobody else down and costs at most its queue's bound in memory."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from soe import metrics
+from soe import metrics, wire
 from soe.accounts import Account, AccountBook, Event, StateChange
 from soe.auth import Principal
 from soe.fan_out_log import FanOutLog
@@ -63,14 +60,23 @@ class Connection:
         "queue",
         "sent_sequence",
         "watching",
+        "wire",
     )
 
     def __init__(
-        self, principal: Principal, queue: SendQueue, peer: str, max_errors: int = 10
+        self,
+        principal: Principal,
+        queue: SendQueue,
+        peer: str,
+        max_errors: int = 10,
+        wire: wire.Wire | None = None,
     ) -> None:
         self.principal = principal
         self.peer = peer
         self.queue = queue
+        # The client's socket, when the server offers it: frames are then written straight to
+        # it while nothing is queued (soe/wire.py); without it, the Session's writer sends each.
+        self.wire = wire
         self.max_errors = max_errors
         self.errors = 0
         self.watching: set[str] = set()
@@ -98,13 +104,36 @@ class Connection:
         return self.offer(Frame.of(message))
 
     def offer(self, frame: Frame) -> bool:
-        """Queue a message; a client whose queue is full stopped reading and is closed."""
+        """Write a message now, or queue it; a client whose queue is full stopped reading and is
+        closed. Straight to the socket only while nothing is queued, so nothing overtakes."""
         if self.closing.done():
             return False
+        socket = self.wire
+        if socket is not None and not self.queue and socket.takes_writes():
+            socket.write(frame.wire)
+            metrics.sent(frame.kind)
+            return True
         if self.queue.offer(frame):
+            metrics.MESSAGES_QUEUED.inc()
             return True
         self._overflowed()
         return False
+
+    async def write_queued(self, socket: wire.Wire) -> None:
+        """The writer of a connection with a Wire: writes what is queued, in order, whenever the
+        socket takes writes; returns when the socket is gone."""
+        queue = self.queue
+        while True:
+            await queue.wait()
+            if not socket.takes_writes():
+                await socket.drained()
+            if socket.closed():
+                return
+            # No await between taking a frame and writing it: a frame is always either queued
+            # or written, so one offered meanwhile can never overtake it.
+            while socket.takes_writes() and (frame := queue.take()) is not None:
+                socket.write(frame.wire)
+                metrics.sent(frame.kind)
 
     def refuse(self, code: str, message: str, iban: str | None = None) -> None:
         """Answer an error; it counts toward the errors that close the connection."""
@@ -155,7 +184,9 @@ class Hub:
         self._following_customer: dict[int, set[Connection]] = {}
         self._following_all: set[Connection] = set()
         self._pending: dict[str, set[Connection]] = {}
-        # Called once per connection that leaves (soe/memory.py gives its memory back).
+        # Called once per connection that arrives (soe/collector.py freezes its objects) and
+        # once per connection that leaves (soe/memory.py gives its memory back).
+        self.on_arrival: Callable[[], None] | None = None
         self.on_departure: Callable[[], None] | None = None
 
     def __len__(self) -> int:
@@ -164,6 +195,8 @@ class Hub:
     def register(self, connection: Connection) -> None:
         self._connections.add(connection)
         metrics.CONNECTIONS.set(len(self._connections))
+        if self.on_arrival is not None:
+            self.on_arrival()
 
     def connections(self) -> list[Connection]:
         """Every connection now, as a list the caller may walk while connections come and go."""

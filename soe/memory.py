@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import gc
 import logging
 from collections.abc import Callable
+
+from soe.collector import collect_everything
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class MemoryRelease:
     def release(self) -> None:
         self._timer = None
         departed, self.departures = self.departures, 0
-        gc.collect()
+        collect_everything()  # frozen objects too (soe/collector.py): departed clients' cycles
         if self._trim is not None:
             self._trim(0)
         self.trims += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 CONNECTIONS = Gauge("soe_connections", "Authenticated websocket connections open now")
 HANDSHAKES = Counter(
@@ -20,6 +20,11 @@ DUPLICATES = Counter(
     "soe_duplicate_events_total", "BalanceChanged events dropped as replays of one already seen"
 )
 MESSAGES_OUT = Counter("soe_messages_out_total", "Messages sent to websocket clients", ["type"])
+MESSAGES_QUEUED = Counter(
+    "soe_messages_queued_total",
+    "Messages that waited in a client's send queue instead of going straight to its socket "
+    "(its socket was full, or something of it was already queued; soe/wire.py)",
+)
 QUEUE_DROPS = Counter(
     "soe_queue_drops_total",
     "Clients closed because their send queue was full (they stopped reading)",
@@ -33,6 +38,11 @@ SEND_QUEUE_PEAK_MESSAGES = Gauge(
 )
 SEND_QUEUE_PEAK_BYTES = Gauge(
     "soe_send_queue_peak_bytes", "The most bytes any one client's send queue has held"
+)
+GC_FULL_PAUSES = Histogram(
+    "soe_gc_full_pause_seconds",
+    "Full garbage collections, each a pause of the whole gateway (soe/collector.py)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 CLOSES = Counter("soe_closes_total", "Connections the gateway closed, by close code", ["code"])
 REFUSED_CONNECTIONS = Counter(
@@ -55,3 +65,14 @@ def record_send_queue(messages: int, size: int) -> None:
     if size > _peak["bytes"]:
         _peak["bytes"] = size
         SEND_QUEUE_PEAK_BYTES.set(size)
+
+
+_sent_by_type: dict[str, Counter] = {}
+
+
+def sent(kind: str) -> None:
+    """One message of type ``kind`` written to a client (the label looked up once per type)."""
+    counter = _sent_by_type.get(kind)
+    if counter is None:
+        counter = _sent_by_type[kind] = MESSAGES_OUT.labels(kind)
+    counter.inc()

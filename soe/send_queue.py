@@ -1,7 +1,7 @@
 """The frames a gateway sends and one websocket's bounded queue of them.
 
-Fan-out never waits: it only appends to each watcher's queue, bounded in messages and in bytes,
-so what one client does not read can never cost more than that.
+Fan-out never waits: a frame is written straight to a client's socket or appended to its queue,
+bounded in messages and in bytes, so what one client does not read can never cost more than that.
 """
 
 from __future__ import annotations
@@ -11,24 +11,35 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from soe import metrics
+from soe import metrics, wire
 from soe.messages import Outgoing
 from soe.protocol import stamp_sent_at
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One encoded message, ``sent_at`` included: encoded once, however many clients it is
-    queued to, and written to each as it is (no work per client but the queue append)."""
+    """One encoded message, ``sent_at`` included, as a whole websocket frame: built once, however
+    many clients it goes to, and written to each as it is."""
 
-    text: str
+    wire: bytes  # header and payload (soe/wire.py)
     kind: str
-    size: int
+    size: int  # of the payload: what the send queue's bound counts
 
     @classmethod
     def of(cls, message: Outgoing) -> Frame:
-        text = stamp_sent_at(message.encode(), time.time_ns() // 1_000_000)
-        return cls(text, message.type, len(text.encode()))
+        return cls.of_text(
+            stamp_sent_at(message.encode(), time.time_ns() // 1_000_000), message.type
+        )
+
+    @classmethod
+    def of_text(cls, text: str, kind: str) -> Frame:
+        payload = text.encode()
+        return cls(wire.text_frame(payload), kind, len(payload))
+
+    @property
+    def text(self) -> str:
+        """The payload, for a connection written through ASGI (no Wire)."""
+        return self.wire[len(self.wire) - self.size :].decode()
 
 
 class SendQueue:
@@ -83,11 +94,16 @@ class SendQueue:
         self._bytes -= frame.size
         return frame
 
-    async def get(self) -> Frame:
-        while (frame := self.take()) is None:
+    async def wait(self) -> None:
+        """Returns once something is queued."""
+        while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    async def get(self) -> Frame:
+        while (frame := self.take()) is None:
+            await self.wait()
         return frame

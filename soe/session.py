@@ -21,6 +21,7 @@ from soe.messages import Error, Pong, Welcome
 from soe.protocol import Auth, CloseCode, Find, ProtocolError, Subscribe, Unsubscribe
 from soe.protocol import Ping as ClientPing
 from soe.protocol import Pong as ClientPong
+from soe.wire import wire_of
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ async def serve(
             return
         metrics.HANDSHAKES.labels("accepted").inc()
         queue = SendQueue(config.send_queue_size, config.send_queue_bytes)
-        connection = Connection(principal, queue, peer, MAX_PROTOCOL_ERRORS)
+        socket = wire_of(websocket.scope) if config.shared_frames else None
+        connection = Connection(principal, queue, peer, MAX_PROTOCOL_ERRORS, socket)
         await Session(websocket, connection, hub, config).run()
     finally:
         count.leave(address, signed_in_as)
@@ -318,6 +320,10 @@ class Session:
             raise TypeError(f"no handler for {request!r}")
 
     async def _write(self) -> None:
+        if self.connection.wire is not None:
+            await self.connection.write_queued(self.connection.wire)
+            self.connection.request_close(None, "client left")
+            return
         queue = self.connection.queue
         while True:
             frame = await queue.get()
@@ -326,4 +332,4 @@ class Session:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.connection.request_close(None, "client left")
                 return
-            metrics.MESSAGES_OUT.labels(frame.kind).inc()
+            metrics.sent(frame.kind)

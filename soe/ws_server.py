@@ -6,6 +6,10 @@ cleared, so frames for a client that stopped reading pile up in the transport's 
 bound and the gateway's bounded send queue (soe/connections.py) never fills. Here the transport's
 high-water mark pauses the connection's writer, as asyncio intends: the frames then wait in the
 send queue, whose bound closes the slow client (4008).
+
+Each connection is also the application's Wire (soe/wire.py), offered in the ASGI scope's
+extensions when it negotiated no compression: the gateway writes a change's frame, built once,
+straight to the transport while the transport takes writes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.frames import Frame
+from websockets.http11 import Request
+
+from soe import wire
 
 # Bytes the transport may hold unsent per connection before the writer waits; above the largest
 # frame (a snapshot) so a reading client never waits, and far below the send queue's bound.
@@ -30,6 +37,28 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)  # type: ignore[attr-defined]
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # Compressed frames depend on each connection's own compression state: not shared.
+        if self.response.status_code == 101 and not self.conn.extensions:
+            self.scope["extensions"][wire.EXTENSION] = self
+
+    # -- soe.wire.Wire -----------------------------------------------------------------------
+
+    def takes_writes(self) -> bool:
+        return self.writable.is_set() and not self.close_sent and not self.transport.is_closing()
+
+    def closed(self) -> bool:
+        return self.close_sent or self.transport.is_closing()
+
+    def write(self, frame: bytes) -> None:
+        self.transport.write(frame)
+
+    async def drained(self) -> None:
+        await self.writable.wait()
+
+    # -- flow control --------------------------------------------------------------------------
 
     def pause_writing(self) -> None:
         self.writable.clear()
@@ -64,6 +93,14 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
         self.loop.call_later(CLOSE_TIMEOUT_SECONDS, self.transport.close)
+
+    def shutdown(self) -> None:
+        # uvicorn's own sends a close frame, which raises (and ends the whole server's shutdown
+        # with an error) on a connection whose close handshake has begun: that one just ends.
+        if self.close_sent or self.conn.close_sent is not None:
+            self.transport.close()
+        else:
+            super().shutdown()
 
     def handle_text(self, event: Frame) -> None:
         if not self.close_sent:

@@ -35,6 +35,8 @@ class Context:
     fanout: list[int] = field(default_factory=list)
     fanout_shapes: list[str] = field(default_factory=lambda: ["broadcast", "spread"])
     client_processes: int = 4
+    gateway_env: dict[str, str] = field(default_factory=dict)
+    profile_gateway: bool = False
     footprint_rate: float | None = None
     replay_workers: int = 1
     replay_events: int | None = None

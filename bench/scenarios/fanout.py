@@ -11,7 +11,6 @@ import httpx
 
 from bench import footprint as fp
 from bench.children import free_port
-from bench.clerk import live_token
 from bench.clients import now_ms, raise_open_files_limit
 from bench.fanout import (
     SETTLE_SECONDS,
@@ -41,7 +40,9 @@ async def fanout(ctx: Context) -> Outcome:
     port = free_port()
     runs: list[dict[str, Any]] = []
     samples: dict[str, list[float]] = {}
-    with bench_gateway(ctx.config, max(ctx.fanout), port) as gateway:
+    with bench_gateway(
+        ctx.config, max(ctx.fanout), port, ctx.gateway_env, profile=ctx.profile_gateway
+    ) as gateway:
         limit_soft, limit_hard = fp.open_files_limit(gateway.pid)
         await asyncio.sleep(SETTLE_SECONDS)
         idle = fp.rss_mib(gateway.pid)
@@ -65,6 +66,7 @@ async def fanout(ctx: Context) -> Outcome:
             f"{r['rss_mib_after']:.0f}",
             f"{r['gateway']['cpu_percent']:.0f}",
             f"{r['clients_cpu_percent']:.0f}",
+            _pauses_cell(r["gc_full_pauses"]),
             f"{r['dropped_clients']} / {r['failed_connections']}",
         ]
         for r in runs
@@ -102,6 +104,7 @@ async def fanout(ctx: Context) -> Outcome:
                     f"RSS {after_seconds:.0f} s after",
                     "gateway CPU %",
                     "clients CPU %",
+                    "full GCs",
                     "dropped / failed",
                 ],
                 rows,
@@ -109,7 +112,9 @@ async def fanout(ctx: Context) -> Outcome:
         ],
         notes=[
             "the benchmark's own gateway (python -m soe), limits raised by configuration: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(gateway_env.items()) if "MAX" in k),
+            + ", ".join(f"{k}={v}" for k, v in sorted(gateway_env.items()) if "MAX" in k)
+            + "; set for this run: "
+            + (", ".join(f"{k}={v}" for k, v in sorted(ctx.gateway_env.items())) or "nothing"),
             f"broadcast: every client watches the same {BROADCAST_ACCOUNTS} accounts, "
             f"{BROADCAST_RATE:g} changes/s over them; spread: client i watches bench account "
             f"i mod {len(ctx.accounts)}, {FANOUT_RATE:g} changes/s over all of them",
@@ -118,6 +123,8 @@ async def fanout(ctx: Context) -> Outcome:
             "queued→client: from the gateway queuing the change (sent_at) to a client reading "
             "it: the gateway's send path and the clients' own; commit→client adds the bank's "
             "pipeline (database, Connect, the Faust worker, Kafka)",
+            "full GCs: the gateway's full garbage collections during the booking window, "
+            "each a pause of the whole gateway (soe_gc_full_pause_seconds)",
             f"gateway idle RSS {idle:.0f} MiB before the first client; 'RSS after' is "
             f"{after_seconds:.0f} s after the last client left",
         ],
@@ -133,7 +140,7 @@ async def _fanout_run(
     seconds: float,
     after_seconds: float,
 ) -> dict[str, Any]:
-    token = live_token(ctx.config)
+    token = gateway.token()
     if shape == "broadcast":
         booked_on = ctx.accounts[:BROADCAST_ACCOUNTS]
         ibans = [account.iban for account in booked_on]
@@ -159,12 +166,14 @@ async def _fanout_run(
     rss_with = fp.rss_mib(gateway.pid)
     consumers = [_gateway_metric(gateway, "soe_kafka_consumers")]
     cpu_before, at_before = fleet.cpu_seconds(), time.monotonic()
+    pauses_before = _gc_pauses(gateway)
     with fp.Meter({"gateway": gateway.pid}) as meter:
         result = await book(ctx, ctx.plan(rate, seconds, booked_on, f"fanout {shape} {count}"))
         per_account = [sum(1 for w in watch if a.iban in w) for a in booked_on]
         expected = round(result.booked * sum(per_account) / len(booked_on))
         received = await asyncio.to_thread(wait_fleet_quiet, fleet, expected)
     cpu_after, at_after = fleet.cpu_seconds(), time.monotonic()
+    pauses = _gc_pauses(gateway, since=pauses_before)
     consumers.append(_gateway_metric(gateway, "soe_kafka_consumers"))
     metered = meter.figures()
     dropped, delays, hop = await asyncio.to_thread(fleet.close)
@@ -194,6 +203,7 @@ async def _fanout_run(
         "gateway": metered["gateway"],
         "clients_cpu_percent": 100 * (cpu_after - cpu_before) / max(at_after - at_before, 1e-9),
         "kafka_consumers": consumers,
+        "gc_full_pauses": pauses,
         "dropped_clients": dropped,
         "failed_connections": failed,
         "connection_errors": reasons,
@@ -210,3 +220,47 @@ def _gateway_metric(gateway: BenchGateway, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     return -1
+
+
+GC_PAUSES = "soe_gc_full_pause_seconds"
+
+
+def _gc_pauses(gateway: BenchGateway, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The gateway's full garbage collections (soe/collector.py): how many, their seconds, and
+    the bucket bound of the longest; since an earlier reading when given."""
+    try:
+        text = httpx.get(f"{gateway.url}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return {"count": -1, "seconds": -1.0, "buckets": {}, "longest_at_most": None}
+    buckets: dict[str, float] = {}
+    count, seconds = 0.0, 0.0
+    for line in text.splitlines():
+        if line.startswith(GC_PAUSES + "_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[bound] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(GC_PAUSES + "_count "):
+            count = float(line.split()[1])
+        elif line.startswith(GC_PAUSES + "_sum "):
+            seconds = float(line.split()[1])
+    if since is not None and since["count"] >= 0:
+        count -= since["count"]
+        seconds -= since["seconds"]
+        buckets = {le: n - since["buckets"].get(le, 0) for le, n in buckets.items()}
+    longest = next(
+        (le for le, n in sorted(buckets.items(), key=lambda b: float(b[0])) if n >= count),
+        None,
+    )
+    return {
+        "count": count,
+        "seconds": seconds,
+        "buckets": buckets,
+        "longest_at_most": None if count <= 0 else longest,
+    }
+
+
+def _pauses_cell(pauses: dict[str, Any]) -> str:
+    if pauses["count"] < 0:
+        return "?"
+    if pauses["count"] == 0:
+        return "0"
+    return f"{pauses['count']:.0f}: {pauses['seconds']:.2f} s, each ≤ {pauses['longest_at_most']} s"

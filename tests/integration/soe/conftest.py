@@ -241,6 +241,23 @@ def strict_gateway(
 
 
 @pytest.fixture
+def crowd_gateway(
+    kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
+) -> Iterator[Gateway]:
+    """A gateway for thousands of clients of one test process: the usual sign-in time and
+    heartbeat (a client process busy with 2,000 others may take more than the tests' 2 s to send
+    its auth), and its connections gone with it, whatever the test left open."""
+    env = _gateway_env(
+        kafka_bootstrap,
+        topics,
+        signing_key,
+        BANK_SOE_AUTH_TIMEOUT_SECONDS="10",
+        BANK_SOE_HEARTBEAT_SECONDS="15",
+    )
+    yield from _start_gateway("soe-gateway-crowd", env, "/ready")
+
+
+@pytest.fixture
 def compressing_gateway(
     kafka_bootstrap: str, topics: DerivedTopics, signing_key: Ed25519PrivateKey
 ) -> Iterator[Gateway]:

@@ -53,7 +53,8 @@ class Screen:
 
 
 @pytest.mark.timeout(900)
-def test_a_broadcast_to_2000_clients_reaches_each_once_and_in_order(gateway, minter, ledger):
+def test_a_broadcast_to_2000_clients_reaches_each_once_and_in_order(crowd_gateway, minter, ledger):
+    gateway = crowd_gateway
     allow_open_files(SCREENS + 500)
     customer = new_customer_id()
     accounts = [ledger.open_account(customer) for _ in range(2)]

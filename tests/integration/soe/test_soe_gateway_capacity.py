@@ -88,7 +88,8 @@ def test_a_client_that_stops_reading_is_closed_while_another_keeps_up(gateway, m
 
 
 @pytest.mark.timeout(300)
-def test_the_gateway_holds_one_kafka_consumer_however_many_clients(gateway, minter, ledger):
+def test_the_gateway_holds_one_kafka_consumer_however_many_clients(crowd_gateway, minter, ledger):
+    gateway = crowd_gateway
     customers = [new_customer_id() for _ in range(10)]
     accounts = {customer: ledger.open_account(customer) for customer in customers}
     ledger.flush()

@@ -26,6 +26,7 @@ def test_defaults_are_for_a_developers_machine(monkeypatch):
     assert config.max_message_bytes == 4096
     assert config.compression is False
     assert config.ws_implementation == "websockets-sansio"
+    assert config.shared_frames is True
     assert config.trusted_proxies == ()
 
 

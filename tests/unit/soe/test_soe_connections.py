@@ -62,7 +62,7 @@ def subscribe(hub: Hub, connection: Connection, **fields: Any) -> list[dict[str,
 
 
 def frame(text: str) -> Frame:
-    return Frame(text, "ping", len(text.encode()))
+    return Frame.of_text(text, "ping")
 
 
 def test_the_send_queue_is_bounded_in_messages():

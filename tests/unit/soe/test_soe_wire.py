@@ -1,0 +1,239 @@
+"""The frame-once path (soe/wire.py): a frame built once, written straight to each socket that
+takes writes while nothing is queued for it, queued otherwise; never out of order."""
+
+import asyncio
+import json
+import random
+import time
+from typing import Any
+
+import pytest
+from websockets.frames import Frame as WsFrame
+from websockets.streams import StreamReader
+
+from soe.accounts import AccountBook
+from soe.auth import Principal
+from soe.connections import Connection, Frame, Hub, SendQueue
+from soe.protocol import CloseCode, Subscribe
+from soe.wire import text_frame
+from tests.support.soe_factories import balance_state, change
+
+pytestmark = pytest.mark.unit
+IBAN = "DE44500105175407324931"
+
+
+class FakeWire:
+    """A socket that records whole frames written to it and can be paused like a transport
+    above its high-water mark."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.gone = False
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    def takes_writes(self) -> bool:
+        return self._writable.is_set() and not self.gone
+
+    def closed(self) -> bool:
+        return self.gone
+
+    def write(self, frame: bytes) -> None:
+        assert not self.gone, "written to after it was gone"
+        self.frames.append(frame)
+
+    async def drained(self) -> None:
+        await self._writable.wait()
+
+    def pause(self) -> None:
+        self._writable.clear()
+
+    def resume(self) -> None:
+        self._writable.set()
+
+    def lose(self) -> None:
+        self.gone = True
+        self._writable.set()
+
+    def texts(self) -> list[str]:
+        return [parse(frame) for frame in self.frames]
+
+
+def parse(data: bytes) -> str:
+    """The text a websocket client reads from one frame, by the websockets library's parser."""
+    reader = StreamReader()
+    reader.feed_data(data)
+    parser = WsFrame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        frame = done.value
+    assert frame.fin and frame.opcode.name == "TEXT" and not reader.buffer
+    return frame.data.decode()
+
+
+def staff() -> Principal:
+    return Principal("clerk", None, "feed:all", int(time.time()) + 300, "jti")
+
+
+def connected(socket: FakeWire | None, limit: int = 64) -> Connection:
+    return Connection(staff(), SendQueue(limit, 1_000_000), "127.0.0.1:5000", wire=socket)
+
+
+def message(n: int) -> Frame:
+    return Frame.of_text(json.dumps({"n": n}), "ping")
+
+
+def numbers(socket: FakeWire) -> list[int]:
+    return [json.loads(text)["n"] for text in socket.texts()]
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536, 200_000])
+def test_a_frame_built_once_is_a_whole_unmasked_text_frame_at_every_length(size):
+    text = "é" * (size // 2) + "x" * (size % 2)
+    frame = Frame.of_text(text, "snapshot")
+    assert frame.wire == text_frame(text.encode())
+    assert parse(frame.wire) == text
+    assert frame.text == text and frame.size == len(text.encode())
+
+
+def test_a_frame_goes_straight_to_a_socket_that_takes_writes_and_nothing_is_queued():
+    async def scenario() -> None:
+        socket = FakeWire()
+        connection = connected(socket)
+        assert connection.offer(message(1)) and connection.offer(message(2))
+        assert numbers(socket) == [1, 2]
+        assert len(connection.queue) == 0
+
+    asyncio.run(scenario())
+
+
+def test_once_anything_is_queued_every_later_frame_queues_behind_it():
+    async def scenario() -> None:
+        socket = FakeWire()
+        connection = connected(socket)
+        writer = asyncio.create_task(connection.write_queued(socket))
+        connection.offer(message(1))  # written now
+        socket.pause()
+        connection.offer(message(2))  # the socket is full: queued
+        socket.resume()
+        # The socket takes writes again, but 2 still waits for the writer: 3 must wait behind it.
+        connection.offer(message(3))
+        assert numbers(socket) == [1]
+        assert len(connection.queue) == 2
+        await asyncio.sleep(0)  # the writer's turn
+        assert numbers(socket) == [1, 2, 3]
+        connection.offer(message(4))  # nothing queued any more: straight out again
+        assert numbers(socket) == [1, 2, 3, 4] and len(connection.queue) == 0
+        writer.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_the_writer_stops_at_a_pause_mid_queue_and_nothing_overtakes_what_is_left():
+    class PausingWire(FakeWire):
+        def write(self, frame: bytes) -> None:
+            super().write(frame)
+            if len(self.frames) == 3:
+                self.pause()  # as a transport does when a write crosses its high-water mark
+
+    async def scenario() -> None:
+        socket = PausingWire()
+        connection = connected(socket)
+        writer = asyncio.create_task(connection.write_queued(socket))
+        socket.pause()
+        for n in range(1, 7):
+            connection.offer(message(n))
+        socket.resume()
+        await asyncio.sleep(0)
+        assert numbers(socket) == [1, 2, 3]  # paused again by the third write
+        connection.offer(message(7))
+        assert numbers(socket) == [1, 2, 3]
+        socket.resume()
+        await asyncio.sleep(0)
+        assert numbers(socket) == [1, 2, 3, 4, 5, 6, 7]
+        writer.cancel()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_frames_arrive_once_and_in_order_however_pauses_and_writes_interleave(seed):
+    chance = random.Random(seed)
+
+    async def scenario() -> None:
+        socket = FakeWire()
+        connection = connected(socket, limit=10_000)
+        writer = asyncio.create_task(connection.write_queued(socket))
+        offered = 0
+        for _ in range(2000):
+            step = chance.random()
+            if step < 0.6:
+                offered += 1
+                assert connection.offer(message(offered))
+            elif step < 0.75:
+                socket.pause()
+            elif step < 0.9:
+                socket.resume()
+            else:
+                await asyncio.sleep(0)  # the writer may run
+        socket.resume()
+        await asyncio.sleep(0)
+        assert numbers(socket) == list(range(1, offered + 1))
+        writer.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_the_writer_ends_when_the_socket_is_gone():
+    async def scenario() -> None:
+        socket = FakeWire()
+        connection = connected(socket)
+        writer = asyncio.create_task(connection.write_queued(socket))
+        socket.pause()
+        connection.offer(message(1))
+        await asyncio.sleep(0)
+        socket.lose()
+        await asyncio.wait_for(writer, 1)
+        assert socket.frames == []
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_stops_reading_is_closed_while_the_others_get_every_change_directly():
+    async def scenario() -> None:
+        book = AccountBook(history_per_account=5)
+        book.apply_balance(balance_state(IBAN, customer_id=7))
+        hub = Hub(book, snapshot_history=3)
+        sockets = [FakeWire() for _ in range(3)]
+        connections = [connected(socket, limit=64) for socket in sockets]
+        for connection in connections:
+            hub.register(connection)
+            hub.subscribe(connection, Subscribe(type="subscribe", accounts=[IBAN]))
+        stuck = sockets[1]
+        stuck.pause()  # its client stopped reading; its transport is full
+        for sequence in range(1, 201):
+            hub.publish_change(change(IBAN, sequence, customer_id=7))
+        assert connections[1].closing.done()
+        assert connections[1].closing.result()[0] == CloseCode.SLOW_CONSUMER
+        assert len(connections[1].queue) == 0  # its memory went back at once
+        for socket in (sockets[0], sockets[2]):
+            seen = [json.loads(text) for text in socket.texts()]
+            changed = [m["sequence"] for m in seen if m["type"] == "balance_changed"]
+            assert changed == list(range(1, 201))
+        assert all(len(c.queue) == 0 for c in (connections[0], connections[2]))
+
+    asyncio.run(scenario())
+
+
+def test_without_a_socket_every_frame_is_queued_for_the_writer():
+    async def scenario() -> None:
+        connection = connected(None)
+        connection.offer(message(1))
+        assert len(connection.queue) == 1
+
+    asyncio.run(scenario())
+
+
+def parsed(socket: FakeWire) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in socket.texts()]
