@@ -1,11 +1,7 @@
-"""One websocket's subscriptions, and the hub that fans events out to them (each connection's
-bounded queue of frames is soe/send_queue.py).
-
-Fan-out never waits: each change's frame is built once and, for each watcher, written straight to
-its socket when nothing of it is queued and the socket takes writes (soe/wire.py), or else
-appended to its bounded queue; a client whose queue is full is disconnected, so one client that
-stops reading slows nobody else down and costs at most its queue's bound in memory.
-"""
+"""One websocket's subscriptions, and the hub that fans events out to them: each change's frame
+built once, written straight to a watcher's socket (soe/wire.py) or appended to its bounded queue
+(soe/send_queue.py); a client whose queue is full is disconnected, so one that stops reading slows
+nobody else down and costs at most its queue's bound in memory."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The frames a gateway sends and one websocket's bounded queue of them.
 
-Fan-out never waits: it only appends to each watcher's queue, bounded in messages and in bytes,
-so what one client does not read can never cost more than that.
+Fan-out never waits: a frame is written straight to a client's socket or appended to its queue,
+bounded in messages and in bytes, so what one client does not read can never cost more than that.
 """
 
 from __future__ import annotations
