@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Iterable
@@ -253,3 +254,13 @@ class Client:
 
 def sequences(messages: Iterable[dict[str, Any]]) -> list[int]:
     return [m["sequence"] for m in messages]
+
+
+def tiny_receive_buffer(port: int) -> socket.socket:
+    """A client socket that holds little unread data, so a client that stops reading is found
+    out quickly; the gateway's own buffers still absorb several megabytes first."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock

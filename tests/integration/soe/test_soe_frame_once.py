@@ -12,12 +12,18 @@ import time
 
 import pytest
 
-from tests.integration.soe.test_soe_gateway_capacity import tiny_receive_buffer
-from tests.support.soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, sequences
+from tests.support.soe_live import (
+    SEND_QUEUE_MESSAGES,
+    Client,
+    new_customer_id,
+    sequences,
+    tiny_receive_buffer,
+)
 
 pytestmark = pytest.mark.integration
 
 READERS = 4
+CHUNK = 250
 
 
 async def reader(gateway, minter, customer: int, iban: str) -> Client:
@@ -79,14 +85,21 @@ def test_a_client_that_stops_reading_is_closed_while_the_others_read_every_chang
         out = gateway.metric("soe_messages_out_total")
         queued = gateway.metric("soe_messages_queued_total")
 
-        def burst() -> None:
-            for n in range(changes):
+        def book(first: int, count: int) -> None:
+            for n in range(first, first + count):
                 ledger.change(iban, 1, reason=f"{n} {filler}")
             ledger.flush()
 
-        producing = asyncio.create_task(asyncio.to_thread(burst))
-        everyone = await asyncio.gather(*(c.changes(iban, changes) for c in clients))
-        await producing
+        # In chunks the readers take in before the next: readers sharing this test's one process
+        # with the booking must not fall a send queue (4 MiB) behind and be closed themselves,
+        # while the stopped client's 9 MB overflow its buffers and its queue.
+        everyone: list[list[dict]] = [[] for _ in clients]
+        for first in range(0, changes, CHUNK):
+            count = min(CHUNK, changes - first)
+            await asyncio.to_thread(book, first, count)
+            got = await asyncio.gather(*(c.changes(iban, count) for c in clients))
+            for received, chunk in zip(everyone, got, strict=True):
+                received.extend(chunk)
         for received in everyone:
             assert sequences(received) == list(range(1, changes + 1))
         assert await stopped.closed_with(timeout=30) == 4008

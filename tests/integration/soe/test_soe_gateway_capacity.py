@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import time
 
 import psutil
@@ -14,7 +13,14 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from kernel.settings import settings
-from tests.support.soe_live import SEND_QUEUE_MESSAGES, Client, new_customer_id, now_ms, sequences
+from tests.support.soe_live import (
+    SEND_QUEUE_MESSAGES,
+    Client,
+    new_customer_id,
+    now_ms,
+    sequences,
+    tiny_receive_buffer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +34,6 @@ def kafka_connections(pid: int) -> int:
         and connection.raddr.port == kafka_port
         and connection.status == psutil.CONN_ESTABLISHED
     )
-
-
-def tiny_receive_buffer(port: int) -> socket.socket:
-    """A client socket that holds little unread data, so a client that stops reading is found
-    out quickly; the gateway's own buffers still absorb several megabytes first."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.setblocking(False)
-    return sock
 
 
 def test_a_client_that_stops_reading_is_closed_while_another_keeps_up(gateway, minter, ledger):
