@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,14 +13,21 @@ REPO = Path(__file__).resolve().parents[2]
 _NOT_SOURCE = {"tests", "node_modules", "__pycache__", "test-artifacts", "results"}
 
 
+def project_files(pattern: str, top: Path = REPO) -> list[Path]:
+    """Every file below `top` whose name matches the glob `pattern`, relative to the repository.
+
+    Hidden folders are pruned before they are entered: `.bank/` holds the running stack's data,
+    where the broker deletes folders while a walk would read them."""
+    found = []
+    for folder, subfolders, files in os.walk(top):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found.extend(Path(folder, name) for name in fnmatch.filter(files, pattern))
+    return sorted(path.relative_to(REPO) for path in found)
+
+
 def python_files(top: Path = REPO) -> Iterator[Path]:
     """Every .py file below `top`, relative to the repository, hidden folders left out."""
-    for path in sorted(top.rglob("*.py")):
-        relative = path.relative_to(REPO)
-        folders = relative.parts[:-1]
-        if any(part.startswith(".") for part in folders):
-            continue
-        yield relative
+    yield from project_files("*.py", top)
 
 
 def product_modules() -> Iterator[Path]:

@@ -25,6 +25,7 @@ from tests.support.compose_model import (
     sent_to_docker,
     stages,
 )
+from tests.support.source_tree import project_files
 
 pytestmark = pytest.mark.unit
 
@@ -108,11 +109,10 @@ def test_each_service_has_its_target_and_no_other_dockerfile_is_left():
 
 
 def _dockerfiles() -> list[Path]:
-    skip = {".venv", ".bank", ".git", "node_modules"}
     return [
-        path
-        for path in REPO_ROOT.rglob("*Dockerfile*")
-        if not skip & set(path.relative_to(REPO_ROOT).parts)
+        REPO_ROOT / path
+        for path in project_files("*Dockerfile*")
+        if "node_modules" not in path.parts
     ]
 
 
