@@ -191,6 +191,8 @@ async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
 
     delays: list[float] = []  # commit -> received, ms
     gateway_to_client: list[float] = []  # sent_at -> received, ms
+    # Per change, once: (committed, captured, derived, sent) epoch ms, the same on every client.
+    stamps: dict[tuple[str, int], tuple[int, int, int, int]] = {}
     connections: list[FeedClient] = []
     gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
@@ -206,6 +208,14 @@ async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
                 ):
                     delays.append(received - committed)
                     gateway_to_client.append(received - message["sent_at"])
+                    key = (message["iban"], message["sequence"])
+                    if key not in stamps:
+                        stamps[key] = (
+                            committed,
+                            message["captured_at"],
+                            message["derived_at"],
+                            message["sent_at"],
+                        )
             elif kind == "ping":
                 client.send({"type": "pong", "ts": message.get("ts")})
 
@@ -237,7 +247,7 @@ async def _clients(plan: ClientPlan, pipe: Pipe) -> None:
         elif command == "close":
             dropped = sum(1 for client in connections if client.closed)
             await _close_all(connections)
-            pipe.send(("closed", dropped, delays, gateway_to_client))
+            pipe.send(("closed", dropped, delays, gateway_to_client, stamps))
             return
 
 
@@ -287,16 +297,19 @@ class ClientFleet:
                 total += times.user + times.system
         return total
 
-    def close(self) -> tuple[int, list[float], list[float]]:
+    def close(self) -> tuple[int, list[float], list[float], dict[tuple[str, int], tuple]]:
+        """Closes every client: (clients the gateway had dropped, commit→client delays,
+        queued→client delays, each change's pipeline stamps)."""
         for pipe in self.pipes:
             pipe.send("close")
-        dropped, delays, hop = 0, [], []
+        dropped, delays, hop, stamps = 0, [], [], {}
         for pipe in self.pipes:
-            _, n, d, h = pipe.recv()
+            _, n, d, h, s = pipe.recv()
             dropped, delays, hop = dropped + n, delays + d, hop + h
+            stamps.update(s)
         for process in self.processes:
             process.join(30)
-        return dropped, delays, hop
+        return dropped, delays, hop, stamps
 
 
 def split(items: list[Any], parts: int) -> list[list[Any]]:

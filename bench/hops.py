@@ -124,3 +124,32 @@ def cpu_percent(cpu_seconds: float, wall_seconds: float) -> float:
     if wall_seconds <= 0:
         raise ValueError("wall time must be positive")
     return 100 * cpu_seconds / wall_seconds
+
+
+# A change's way to the gateway, split by the reader of the benchmark's own (bench/kafka_watch.py)
+PIPELINE_HOPS = (
+    "commit→captured",
+    "captured→derived",
+    "derived→in Kafka",
+    "in Kafka→gateway read",
+    "derived→gateway read",
+)
+
+
+def pipeline_hops(
+    stamps: Mapping[tuple[str, int], tuple[float, float, float, float]],
+    seen_in_kafka: Mapping[tuple[str, int], float],
+) -> dict[str, list[float]]:
+    """Per hop, the delays (ms) of each change once, however many clients it reached. Stamps are
+    (committed, captured, derived, the gateway's sent_at); a change the benchmark's own reader did
+    not see has no Kafka split."""
+    hops: dict[str, list[float]] = {name: [] for name in PIPELINE_HOPS}
+    for key, (committed, captured, derived, sent) in stamps.items():
+        hops["commit→captured"].append(captured - committed)
+        hops["captured→derived"].append(derived - captured)
+        hops["derived→gateway read"].append(sent - derived)
+        seen = seen_in_kafka.get(key)
+        if seen is not None:
+            hops["derived→in Kafka"].append(seen - derived)
+            hops["in Kafka→gateway read"].append(sent - seen)
+    return hops

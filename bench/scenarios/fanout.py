@@ -22,7 +22,8 @@ from bench.fanout import (
     split,
 )
 from bench.fanout import wait_quiet as wait_fleet_quiet
-from bench.hops import summary
+from bench.hops import PIPELINE_HOPS, pipeline_hops, summary
+from bench.kafka_watch import KafkaWatch
 from bench.report import Outcome, Table, ms
 from bench.scenarios.context import Context, book
 
@@ -52,6 +53,8 @@ async def fanout(ctx: Context) -> Outcome:
                 samples[f"{shape} {count}"] = run.pop("delays")
                 runs.append(run)
         gateway_env = gateway.env
+    components = sorted({name for r in runs for name in r["components_cpu_percent"]})
+    components_header = [*components, "clients"]
     rows = [
         [
             r["shape"],
@@ -108,7 +111,39 @@ async def fanout(ctx: Context) -> Outcome:
                     "dropped / failed",
                 ],
                 rows,
-            )
+            ),
+            Table(
+                "before the gateway: each change once, p50 / p99 ms (in Kafka: when the "
+                "benchmark's own read_committed reader got the record)",
+                ["shape", "clients", *PIPELINE_HOPS],
+                [
+                    [
+                        r["shape"],
+                        str(r["clients"]),
+                        *(
+                            f"{ms(r['pipeline'][name]['p50'])} / {ms(r['pipeline'][name]['p99'])}"
+                            for name in PIPELINE_HOPS
+                        ),
+                    ]
+                    for r in runs
+                ],
+            ),
+            Table(
+                "CPU % of one core per process over the booking window",
+                ["shape", "clients", *components_header],
+                [
+                    [
+                        r["shape"],
+                        str(r["clients"]),
+                        *(
+                            f"{r['components_cpu_percent'].get(name, float('nan')):.0f}"
+                            for name in components
+                        ),
+                        f"{r['clients_cpu_percent']:.0f}",
+                    ]
+                    for r in runs
+                ],
+            ),
         ],
         notes=[
             "the benchmark's own gateway (python -m soe), limits raised by configuration: "
@@ -125,6 +160,14 @@ async def fanout(ctx: Context) -> Outcome:
             "pipeline (database, Connect, the Faust worker, Kafka)",
             "full GCs: the gateway's full garbage collections during the booking window, "
             "each a pause of the whole gateway (soe_gc_full_pause_seconds)",
+            "before the gateway: commit→captured is Debezium's, captured→derived the worker's, "
+            "derived→in Kafka the worker's transaction and the broker, in Kafka→gateway read "
+            "the gateway's own read (its frame's sent_at is stamped as it reads the record)",
+            *(
+                f"{r['shape']} {r['clients']}: the Kafka split is missing: {r['kafka_watch_error']}"
+                for r in runs
+                if r["kafka_watch_error"]
+            ),
             f"gateway idle RSS {idle:.0f} MiB before the first client; 'RSS after' is "
             f"{after_seconds:.0f} s after the last client left",
         ],
@@ -167,7 +210,9 @@ async def _fanout_run(
     consumers = [_gateway_metric(gateway, "soe_kafka_consumers")]
     cpu_before, at_before = fleet.cpu_seconds(), time.monotonic()
     pauses_before = _gc_pauses(gateway)
-    with fp.Meter({"gateway": gateway.pid}) as meter:
+    # The stack's own processes too: a late change may be the pipeline's, starved of CPU.
+    metered_pids = {**_stack_pids(ctx), "gateway": gateway.pid}
+    with fp.Meter(metered_pids) as meter, KafkaWatch(ctx.config.kafka_bootstrap) as kafka:
         result = await book(ctx, ctx.plan(rate, seconds, booked_on, f"fanout {shape} {count}"))
         per_account = [sum(1 for w in watch if a.iban in w) for a in booked_on]
         expected = round(result.booked * sum(per_account) / len(booked_on))
@@ -176,7 +221,8 @@ async def _fanout_run(
     pauses = _gc_pauses(gateway, since=pauses_before)
     consumers.append(_gateway_metric(gateway, "soe_kafka_consumers"))
     metered = meter.figures()
-    dropped, delays, hop = await asyncio.to_thread(fleet.close)
+    dropped, delays, hop, stamps = await asyncio.to_thread(fleet.close)
+    pipeline = {name: summary(values) for name, values in pipeline_hops(stamps, kafka.seen).items()}
     left_at = time.monotonic()
     watch_rss = RssWatch(gateway.pid)
     await asyncio.sleep(after_seconds)
@@ -201,6 +247,9 @@ async def _fanout_run(
         "rss_mib_after": rss_after,
         "seconds_until_near_before": back,
         "gateway": metered["gateway"],
+        "components_cpu_percent": {name: m["cpu_percent"] for name, m in metered.items()},
+        "pipeline": pipeline,
+        "kafka_watch_error": kafka.error,
         "clients_cpu_percent": 100 * (cpu_after - cpu_before) / max(at_after - at_before, 1e-9),
         "kafka_consumers": consumers,
         "gc_full_pauses": pauses,
@@ -209,6 +258,14 @@ async def _fanout_run(
         "connection_errors": reasons,
         "delays": delays,
     }
+
+
+def _stack_pids(ctx: Context) -> dict[str, int]:
+    """The stack's components (Connect, the worker, Kafka, the database, ...), by name."""
+    try:
+        return {f"stack {name}": pid for name, pid in fp.component_pids(ctx.config).items()}
+    except RuntimeError:
+        return {}
 
 
 def _gateway_metric(gateway: BenchGateway, name: str) -> float:

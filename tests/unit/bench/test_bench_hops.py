@@ -7,6 +7,7 @@ from bench.hops import (
     hop_summaries,
     lag_trend,
     percentile,
+    pipeline_hops,
     polled_delay,
     ratio,
     summary,
@@ -140,3 +141,16 @@ def test_cpu_is_in_percent_of_one_core():
     assert cpu_percent(cpu_seconds=3, wall_seconds=2) == 150
     with pytest.raises(ValueError):
         cpu_percent(1, 0)
+
+
+def test_pipeline_hops_split_each_change_once_at_the_benchmarks_own_kafka_read() -> None:
+    stamps = {("A", 1): (1000, 1030, 1040, 1900), ("B", 7): (2000, 2010, 2020, 2025)}
+    seen = {("A", 1): 1060}  # B's record was not seen by the benchmark's reader
+
+    hops = pipeline_hops(stamps, seen)
+
+    assert hops["commit→captured"] == [30, 10]
+    assert hops["captured→derived"] == [10, 10]
+    assert hops["derived→gateway read"] == [860, 5]
+    assert hops["derived→in Kafka"] == [20]
+    assert hops["in Kafka→gateway read"] == [840]
