@@ -32,6 +32,7 @@ from soe.messages import (
 )
 from soe.protocol import CloseCode, Find, Subscribe
 from soe.send_queue import Frame, SendQueue
+from soe.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Connection:
         "closing",
         "errors",
         "follows",
+        "gathered",
         "last_heard",
         "max_errors",
         "next_ping",
@@ -61,6 +63,7 @@ class Connection:
         "sent_sequence",
         "watching",
         "wire",
+        "writes",
     )
 
     def __init__(
@@ -70,6 +73,7 @@ class Connection:
         peer: str,
         max_errors: int = 10,
         wire: wire.Wire | None = None,
+        writes: WriteBatch | None = None,
     ) -> None:
         self.principal = principal
         self.peer = peer
@@ -77,6 +81,10 @@ class Connection:
         # The client's socket, when the server offers it: frames are then written straight to
         # it while nothing is queued (soe/wire.py); without it, the Session's writer sends each.
         self.wire = wire
+        # The gateway's one write batch (soe/write_batch.py): while it is open, a frame bound
+        # straight for the socket is gathered in ``gathered`` and written with the batch.
+        self.writes = writes
+        self.gathered: list[Frame] | None = None
         self.max_errors = max_errors
         self.errors = 0
         self.watching: set[str] = set()
@@ -110,8 +118,12 @@ class Connection:
             return False
         socket = self.wire
         if socket is not None and not self.queue and socket.takes_writes():
-            socket.write(frame.wire)
-            metrics.sent(frame.kind)
+            writes = self.writes
+            if writes is not None and writes.open:
+                writes.add(self, frame)
+            else:
+                socket.write(frame.wire)
+                metrics.sent(frame.kind)
             return True
         if self.queue.offer(frame):
             metrics.MESSAGES_QUEUED.inc()
@@ -180,6 +192,8 @@ class Hub:
         self._snapshot_history = snapshot_history
         self._resume_ahead_seconds = resume_ahead_seconds
         self._connections: set[Connection] = set()
+        # Open while the feed handles a batch of Kafka records (soe/feed.py).
+        self.writes = WriteBatch()
         self._by_iban: dict[str, set[Connection]] = {}
         self._following_customer: dict[int, set[Connection]] = {}
         self._following_all: set[Connection] = set()
@@ -191,6 +205,7 @@ class Hub:
         return len(self._connections)
 
     def register(self, connection: Connection) -> None:
+        connection.writes = self.writes
         self._connections.add(connection)
         metrics.CONNECTIONS.set(len(self._connections))
 

@@ -142,14 +142,24 @@ class Feed:
         next_lag = 0.0
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            for tp, records in batch.items():
-                for index, record in enumerate(records, 1):
-                    self._handle(tp.topic, record)
-                    if index % YIELD_EVERY == 0:
-                        # Let the writers drain, so a burst never fills a reading client's queue.
-                        await asyncio.sleep(0)
-                if records:
-                    self._positions[tp] = records[-1].offset + 1
+            # Every change of the batch is written to a client in one write (soe/write_batch.py),
+            # and the writes go out before the event loop runs anything else.
+            writes = self._hub.writes
+            writes.begin()
+            try:
+                for tp, records in batch.items():
+                    for index, record in enumerate(records, 1):
+                        self._handle(tp.topic, record)
+                        if index % YIELD_EVERY == 0:
+                            # Let the writers drain, so a burst never fills a reading client's
+                            # queue.
+                            writes.flush()
+                            await asyncio.sleep(0)
+                            writes.begin()
+                    if records:
+                        self._positions[tp] = records[-1].offset + 1
+            finally:
+                writes.flush()
             if not self._catch_up.done:
                 await self._check_caught_up(consumer, assigned)
             now = time.monotonic()

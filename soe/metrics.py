@@ -70,9 +70,10 @@ def record_send_queue(messages: int, size: int) -> None:
 _sent_by_type: dict[str, Counter] = {}
 
 
-def sent(kind: str) -> None:
-    """One message of type ``kind`` written to a client (the label looked up once per type)."""
+def sent(kind: str, count: int = 1) -> None:
+    """``count`` messages of type ``kind`` written to clients (the label looked up once per
+    type; a fan-out counts its clients once, not once per client)."""
     counter = _sent_by_type.get(kind)
     if counter is None:
         counter = _sent_by_type[kind] = MESSAGES_OUT.labels(kind)
-    counter.inc()
+    counter.inc(count)

@@ -16,6 +16,7 @@ from soe.auth import Principal
 from soe.connections import Connection, Frame, Hub, SendQueue
 from soe.protocol import CloseCode, Subscribe
 from soe.wire import text_frame
+from soe.write_batch import WriteBatch
 from tests.support.soe_factories import balance_state, change
 
 pytestmark = pytest.mark.unit
@@ -56,28 +57,42 @@ class FakeWire:
         self._writable.set()
 
     def texts(self) -> list[str]:
-        return [parse(frame) for frame in self.frames]
+        return [text for data in self.frames for text in parse_all(data)]
 
 
 def parse(data: bytes) -> str:
     """The text a websocket client reads from one frame, by the websockets library's parser."""
+    texts = parse_all(data)
+    assert len(texts) == 1, "one write, one frame"
+    return texts[0]
+
+
+def parse_all(data: bytes) -> list[str]:
+    """The texts of the whole frames one write holds (a write batch joins several)."""
     reader = StreamReader()
     reader.feed_data(data)
-    parser = WsFrame.parse(reader.read_exact, mask=False)
-    try:
-        next(parser)
-    except StopIteration as done:
-        frame = done.value
-    assert frame.fin and frame.opcode.name == "TEXT" and not reader.buffer
-    return frame.data.decode()
+    texts = []
+    while reader.buffer:
+        parser = WsFrame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame = done.value
+        assert frame.fin and frame.opcode.name == "TEXT"
+        texts.append(frame.data.decode())
+    return texts
 
 
 def staff() -> Principal:
     return Principal("clerk", None, "feed:all", int(time.time()) + 300, "jti")
 
 
-def connected(socket: FakeWire | None, limit: int = 64) -> Connection:
-    return Connection(staff(), SendQueue(limit, 1_000_000), "127.0.0.1:5000", wire=socket)
+def connected(
+    socket: FakeWire | None, limit: int = 64, writes: WriteBatch | None = None
+) -> Connection:
+    return Connection(
+        staff(), SendQueue(limit, 1_000_000), "127.0.0.1:5000", wire=socket, writes=writes
+    )
 
 
 def message(n: int) -> Frame:
@@ -237,3 +252,81 @@ def test_without_a_socket_every_frame_is_queued_for_the_writer():
 
 def parsed(socket: FakeWire) -> list[dict[str, Any]]:
     return [json.loads(text) for text in socket.texts()]
+
+
+def test_a_batch_of_changes_is_one_write_per_client_in_order_from_one_shared_buffer():
+    async def scenario() -> None:
+        book = AccountBook(history_per_account=5)
+        book.apply_balance(balance_state(IBAN, customer_id=7))
+        hub = Hub(book, snapshot_history=3)
+        sockets = [FakeWire() for _ in range(3)]
+        for socket in sockets:
+            connection = connected(socket)
+            hub.register(connection)
+            hub.subscribe(connection, Subscribe(type="subscribe", accounts=[IBAN]))
+        before = [len(socket.frames) for socket in sockets]  # the subscription's answers
+
+        hub.writes.begin()
+        for sequence in range(1, 4):
+            hub.publish_change(change(IBAN, sequence, customer_id=7))
+        assert [len(socket.frames) for socket in sockets] == before  # gathered, not written
+        assert hub.writes.flush() == 3
+
+        for socket, written in zip(sockets, before, strict=True):
+            assert len(socket.frames) == written + 1, "one write for the three changes"
+            changes = [m["sequence"] for m in parsed(socket)[-3:]]
+            assert changes == [1, 2, 3]
+        assert sockets[0].frames[-1] is sockets[1].frames[-1] is sockets[2].frames[-1]
+        hub.publish_change(change(IBAN, 4, customer_id=7))  # no batch open: written at once
+        assert all(parsed(socket)[-1]["sequence"] == 4 for socket in sockets)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_batched_frames_arrive_once_and_in_order_however_batches_pauses_and_writes_interleave(
+    seed,
+):
+    """As the feed does: a batch is flushed before the event loop runs anything else."""
+    chance = random.Random(seed)
+
+    async def scenario() -> None:
+        socket = FakeWire()
+        writes = WriteBatch()
+        connection = connected(socket, limit=10_000, writes=writes)
+        writer = asyncio.create_task(connection.write_queued(socket))
+        offered = 0
+        for _ in range(2000):
+            step = chance.random()
+            if step < 0.55:
+                offered += 1
+                assert connection.offer(message(offered))
+            elif step < 0.65:
+                socket.pause()
+            elif step < 0.75:
+                socket.resume()
+            elif step < 0.85:
+                writes.begin()
+            else:
+                writes.flush()
+                await asyncio.sleep(0)  # the writer may run
+        writes.flush()
+        socket.resume()
+        await asyncio.sleep(0)
+        assert numbers(socket) == list(range(1, offered + 1))
+        writer.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_writes_nothing_to_a_socket_gone_before_its_flush():
+    async def scenario() -> None:
+        socket, writes = FakeWire(), WriteBatch()
+        connection = connected(socket, writes=writes)
+        writes.begin()
+        connection.offer(message(1))
+        socket.lose()
+        assert writes.flush() == 1
+        assert socket.frames == [] and connection.gathered is None
+
+    asyncio.run(scenario())
