@@ -9,14 +9,9 @@ namespace is ``bank`` unless BANK_TOPIC_NAMESPACE says otherwise).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -75,8 +70,6 @@ class Feed:
         self._catch_up = CatchUp()
         self._state = "starting"
         self._ended = False
-        # The gateway's loop, where records are applied (set by ``run``).
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def ready(self) -> bool:
@@ -98,22 +91,10 @@ class Feed:
         }
 
     async def run(self) -> None:
-        """Consume until cancelled; any Kafka failure is logged and retried, never fatal.
-
-        The Kafka client runs in a thread with an event loop of its own (``Reader``): while
-        the gateway's loop writes a change to thousands of sockets, the next records are
-        fetched and parsed already, instead of waiting behind those writes for the loop's turn
-        (measured: a broadcast to 5,000 clients read records 0.7 s after they were readable).
-        What a record changes (the accounts, every client's frames) is applied on the gateway's
-        loop, one batch at a time, in order: the reader waits for each batch to be applied
-        before it takes the next, so the gateway never holds more than one read unapplied."""
-        self._loop = asyncio.get_running_loop()
-        reader = Reader(self._follow)
+        """Consume until cancelled; any Kafka failure is logged and retried, never fatal."""
         try:
-            await asyncio.wrap_future(reader.ended)
+            await self._follow()
         finally:
-            reader.cancel()
-            await asyncio.to_thread(reader.join, KAFKA_CALL_TIMEOUT_SECONDS + 5)
             self._ended = True
             self._state = "stopped"
             metrics.READY.set(0)
@@ -161,13 +142,24 @@ class Feed:
         next_lag = 0.0
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            if batch:
-                # Applied on the gateway's loop; meanwhile the fetcher here reads ahead.
-                applied = asyncio.run_coroutine_threadsafe(self._apply_batch(batch), self._loop)
-                await asyncio.wrap_future(applied)
-            for tp, records in batch.items():
-                if records:
-                    self._positions[tp] = records[-1].offset + 1
+            # Every change of the batch is written to a client in one write (soe/write_batch.py),
+            # and the writes go out before the event loop runs anything else.
+            writes = self._hub.writes
+            writes.begin()
+            try:
+                for tp, records in batch.items():
+                    for index, record in enumerate(records, 1):
+                        self._handle(tp.topic, record)
+                        if index % YIELD_EVERY == 0:
+                            # Let the writers drain, so a burst never fills a reading client's
+                            # queue.
+                            writes.flush()
+                            await asyncio.sleep(0)
+                            writes.begin()
+                    if records:
+                        self._positions[tp] = records[-1].offset + 1
+            finally:
+                writes.flush()
             if not self._catch_up.done:
                 await self._check_caught_up(consumer, assigned)
             now = time.monotonic()
@@ -181,23 +173,6 @@ class Feed:
                     assigned = current
                     await self._assign(consumer, assigned)
                 next_metadata = now + METADATA_REFRESH_SECONDS
-
-    async def _apply_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """On the gateway's loop: every change of the batch is written to a client in one write
-        (soe/write_batch.py), and the writes go out before the loop runs anything else."""
-        writes = self._hub.writes
-        writes.begin()
-        try:
-            for tp, records in batch.items():
-                for index, record in enumerate(records, 1):
-                    self._handle(tp.topic, record)
-                    if index % YIELD_EVERY == 0:
-                        # Let the writers drain, so a burst never fills a reading client's queue.
-                        writes.flush()
-                        await asyncio.sleep(0)
-                        writes.begin()
-        finally:
-            writes.flush()
 
     async def _wait_for_topics(self, consumer: AIOKafkaConsumer) -> set[TopicPartition]:
         while True:
@@ -297,60 +272,6 @@ class Feed:
                 metrics.DUPLICATES.inc()
         else:
             self._hub.publish_alert(value)
-
-
-class Reader:
-    """Runs the feed's Kafka client (``follow``) in a thread with an event loop of its own."""
-
-    def __init__(self, follow: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._follow = follow
-        # Done when ``follow`` has ended, cancelled or not.
-        self.ended: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._loop = asyncio.new_event_loop()
-        self._task: asyncio.Task[None] | None = None
-        self._thread = threading.Thread(target=self._run, name="kafka-feed", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        loop = self._loop
-        asyncio.set_event_loop(loop)
-        outcome: BaseException | None = None
-        try:
-            self._task = loop.create_task(self._follow(), name="kafka-feed")
-            loop.run_until_complete(self._task)
-        except asyncio.CancelledError:
-            pass
-        except BaseException as error:
-            outcome = error
-        finally:
-            _close_loop(loop)
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            if outcome is None:
-                self.ended.set_result(None)
-            else:
-                self.ended.set_exception(outcome)
-
-    def cancel(self) -> None:
-        """Cancels ``follow`` (its own cancellation: the feed ends)."""
-        with contextlib.suppress(RuntimeError):  # the loop has closed: it ended already
-            self._loop.call_soon_threadsafe(self._cancel_task)
-
-    def _cancel_task(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-
-def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    left = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in left:
-        task.cancel()
-    if left:
-        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
 
 
 def _feed_cancelled() -> bool:
