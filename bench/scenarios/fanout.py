@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import psutil
 
 from bench import footprint as fp
 from bench.children import free_port
@@ -47,6 +48,9 @@ async def fanout(ctx: Context) -> Outcome:
         limit_soft, limit_hard = fp.open_files_limit(gateway.pid)
         await asyncio.sleep(SETTLE_SECONDS)
         idle = fp.rss_mib(gateway.pid)
+        # Every client is one file of the gateway's, on top of those it holds idle (Kafka,
+        # the listening socket, its log): above what the limit leaves, the kernel refuses.
+        room = limit_soft - _open_files(gateway.pid)
         for shape in ctx.fanout_shapes:
             for count in ctx.fanout:
                 run = await _fanout_run(ctx, gateway, shape, count, seconds, after_seconds)
@@ -87,6 +91,7 @@ async def fanout(ctx: Context) -> Outcome:
             "gateway_env": gateway_env,
             "gateway_idle_rss_mib": idle,
             "gateway_open_files_limit": [limit_soft, limit_hard],
+            "gateway_room_for_clients": room,
             "clients_open_files_limit": limit_here,
             **ctx.load_settings(),
         },
@@ -167,6 +172,15 @@ async def fanout(ctx: Context) -> Outcome:
                 f"{r['shape']} {r['clients']}: the Kafka split is missing: {r['kafka_watch_error']}"
                 for r in runs
                 if r["kafka_watch_error"]
+            ),
+            f"the gateway's open-files limit: {limit_soft} (hard {limit_hard}; the benchmark "
+            "raises the hard limit for its gateway when the system lets it, BANK_SOE_MAX_"
+            f"CONNECTIONS raises the soft one); room for {room} clients"
+            + (
+                f": of {max(ctx.fanout)}, the {max(ctx.fanout) - room} beyond it are refused "
+                "by the kernel (counted as failed)"
+                if room < max(ctx.fanout)
+                else ""
             ),
             f"gateway idle RSS {idle:.0f} MiB before the first client; 'RSS after' is "
             f"{after_seconds:.0f} s after the last client left",
@@ -258,6 +272,13 @@ async def _fanout_run(
         "connection_errors": reasons,
         "delays": delays,
     }
+
+
+def _open_files(pid: int) -> int:
+    try:
+        return psutil.Process(pid).num_fds()
+    except psutil.NoSuchProcess:
+        return 0
 
 
 def _stack_pids(ctx: Context) -> dict[str, int]:
