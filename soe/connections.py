@@ -31,7 +31,7 @@ from soe.messages import (
     Unsubscribed,
 )
 from soe.protocol import CloseCode, Find, Subscribe
-from soe.send_queue import Frame, SendQueue
+from soe.send_queue import Frame, SendQueue, write_out
 from soe.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,7 @@ class Connection:
         # The client's socket, when the server offers it: frames are then written straight to
         # it while nothing is queued (soe/wire.py); without it, the Session's writer sends each.
         self.wire = wire
-        # The gateway's one write batch (soe/write_batch.py): while it is open, a frame bound
-        # straight for the socket is gathered in ``gathered`` and written with the batch.
+        # The hub's write batch (soe/write_batch.py): while open, frames gather in `gathered`.
         self.writes = writes
         self.gathered: list[Frame] | None = None
         self.max_errors = max_errors
@@ -132,20 +131,8 @@ class Connection:
         return False
 
     async def write_queued(self, socket: wire.Wire) -> None:
-        """The writer of a connection with a Wire: writes what is queued, in order, whenever the
-        socket takes writes; returns when the socket is gone."""
-        queue = self.queue
-        while True:
-            await queue.wait()
-            if not socket.takes_writes():
-                await socket.drained()
-            if socket.closed():
-                return
-            # No await between taking a frame and writing it: a frame is always either queued
-            # or written, so one offered meanwhile can never overtake it.
-            while socket.takes_writes() and (frame := queue.take()) is not None:
-                socket.write(frame.wire)
-                metrics.sent(frame.kind)
+        """The writer of a connection with a Wire (soe/send_queue.py, ``write_out``)."""
+        await write_out(self.queue, socket)
 
     def refuse(self, code: str, message: str, iban: str | None = None) -> None:
         """Answer an error; it counts toward the errors that close the connection."""

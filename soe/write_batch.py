@@ -17,13 +17,17 @@ gathered frame a queued one: a connection that has frames queued gathers nothing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from soe import metrics
+from soe import metrics, wire
+from soe.send_queue import Frame
 
-if TYPE_CHECKING:
-    from soe.connections import Connection
-    from soe.send_queue import Frame
+
+class Connection(Protocol):
+    """What a batch needs of a connection (soe/connections.py)."""
+
+    wire: wire.Wire | None
+    gathered: list[Frame] | None
 
 
 class WriteBatch:
