@@ -167,7 +167,8 @@ class Pipeline:
             if messages:
                 messages += self._consumer.consume(MAX_BATCH - 1, 0)
         deadline = time.monotonic() + BOOKING_WAIT_SECONDS
-        while 0 < len(messages) < MAX_BATCH and awaits_a_balance_update(_triples(messages)):
+        waiting = open_bookings(_triples(messages))
+        while waiting and len(messages) < MAX_BATCH:
             remaining = deadline - time.monotonic()
             follow = self._consumer.consume(1, remaining) if remaining > 0 else []
             if not follow:
@@ -176,6 +177,7 @@ class Pipeline:
             if room > 0:
                 follow += self._consumer.consume(room, 0)
             messages += follow
+            waiting = open_bookings(_triples(follow), waiting)
         records = []
         for message in messages:
             error = message.error()
@@ -350,18 +352,25 @@ def ends_the_consumer(error: KafkaError) -> bool:
     return error.fatal() or error.code() == KafkaError._FATAL
 
 
-def awaits_a_balance_update(records: Iterable[tuple[int, bytes | None, bytes | None]]) -> bool:
-    """Whether a batch of (partition, key, value) CDC records, in the order read, holds a new
-    ledger entry that no later update of its account follows yet."""
-    open_bookings: set[tuple[int, bytes | None]] = set()
+Booking = tuple[int, bytes | None]  # (partition, key) of a new ledger entry
+
+
+def open_bookings(
+    records: Iterable[tuple[int, bytes | None, bytes | None]],
+    already_open: Iterable[Booking] = (),
+) -> set[Booking]:
+    """The new ledger entries that no later update of their account follows yet, among
+    (partition, key, value) CDC records in the order read, after those ``already_open`` (so a
+    batch's records are looked at once, however many times the wait goes on)."""
+    waiting = set(already_open)
     for partition, key, value in records:
         if value is None:
             continue
         if all(marker in value for marker in _NEW_LEDGER_ENTRY):
-            open_bookings.add((partition, key))
+            waiting.add((partition, key))
         elif _ACCOUNT_ROW in value:
-            open_bookings.discard((partition, key))
-    return bool(open_bookings)
+            waiting.discard((partition, key))
+    return waiting
 
 
 def _triples(messages: list[Message]) -> Iterator[tuple[int, bytes | None, bytes | None]]:

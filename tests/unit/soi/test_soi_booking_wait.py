@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from soi.pipeline import awaits_a_balance_update
+from soi.pipeline import open_bookings
 
 pytestmark = pytest.mark.unit
 
@@ -33,31 +33,39 @@ def account_update(account: int, partition: int = 0) -> tuple[int, bytes, bytes]
 
 
 def test_an_entry_without_its_balance_update_waits():
-    assert awaits_a_balance_update([ledger_entry(5)])
+    assert open_bookings([ledger_entry(5)])
 
 
 def test_an_entry_followed_by_its_balance_update_does_not_wait():
-    assert not awaits_a_balance_update([ledger_entry(5), account_update(5)])
+    assert not open_bookings([ledger_entry(5), account_update(5)])
 
 
 def test_another_record_arriving_first_does_not_end_the_wait():
     # The old wait ended on whichever record came next: here another booking's entry, on
     # another partition, while account 5's update was still on its way.
     batch = [ledger_entry(5, partition=0), ledger_entry(9, partition=3), account_update(9, 3)]
-    assert awaits_a_balance_update(batch)
-    assert not awaits_a_balance_update([*batch, account_update(5, 0)])
+    assert open_bookings(batch)
+    assert not open_bookings([*batch, account_update(5, 0)])
 
 
 def test_an_open_booking_in_the_middle_of_the_batch_waits_too():
     batch = [ledger_entry(5, partition=0), account_update(9, partition=3)]
-    assert awaits_a_balance_update(batch)
+    assert open_bookings(batch)
 
 
 def test_another_accounts_update_does_not_close_the_booking():
-    assert awaits_a_balance_update([ledger_entry(5), account_update(6)])
+    assert open_bookings([ledger_entry(5), account_update(6)])
 
 
 def test_an_account_change_alone_and_a_tombstone_never_wait():
-    assert not awaits_a_balance_update([account_update(5), (0, _key(5), None)])
+    assert not open_bookings([account_update(5), (0, _key(5), None)])
     deleted_entry = (0, _key(5), _envelope("ledger_entry", "d", {"id": 7}))
-    assert not awaits_a_balance_update([deleted_entry])
+    assert not open_bookings([deleted_entry])
+
+
+def test_the_wait_goes_on_from_what_is_already_open():
+    waiting = open_bookings([ledger_entry(5, partition=0), ledger_entry(9, partition=3)])
+    assert waiting == {(0, _key(5)), (3, _key(9))}
+    waiting = open_bookings([account_update(9, partition=3)], waiting)
+    assert waiting == {(0, _key(5))}
+    assert not open_bookings([account_update(5, partition=0)], waiting)
