@@ -4,20 +4,12 @@ read-only look-ups that pick accounts for a drill or a test."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import MySQLdb
 
 from bench.teller import Booking
 from kernel.settings import Settings, database_login
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    id: int
-    iban: str
-    balance: int
-    currency: str
+from ops.database import AccountRow
 
 
 def connect(config: Settings, **options: object) -> MySQLdb.Connection:
@@ -35,7 +27,7 @@ def open_eur_account(config: Settings, owner_username: str | None = None) -> Acc
     """An open EUR account (of the given customer's login, when named, else of a customer without
     a login), least recently changed."""
     query = (
-        "SELECT a.id, a.iban, a.balance, a.currency FROM account a "
+        "SELECT a.id, a.iban, a.balance, a.currency, a.status FROM account a "
         "JOIN customer c ON c.id = a.customer_id LEFT JOIN auth_user u ON u.id = c.user_id "
         "WHERE a.status = 'open' AND a.currency = 'EUR' "
     )
@@ -65,7 +57,7 @@ def open_accounts(
     try:
         cursor = connection.cursor()
         cursor.execute(
-            "SELECT a.id, a.iban, a.balance, a.currency FROM account a "
+            "SELECT a.id, a.iban, a.balance, a.currency, a.status FROM account a "
             f"JOIN customer c ON c.id = a.customer_id WHERE a.status = 'open' AND {_NO_LOGIN} "
             "ORDER BY a.id LIMIT %s",
             (count + len(excluding),),

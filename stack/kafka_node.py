@@ -87,9 +87,6 @@ def kafka(settings: Settings, node: int = 1) -> Process:
         ready=KafkaReady(
             f"{settings.host}:{settings.kafka_node_port(node)}", node if cluster else None
         ),
-        # A cluster's node restarted after kill -9 recovers every copy it holds before it
-        # rejoins: minutes on two busy cores. Cut short, it would start over and loop.
-        start_timeout=300.0 if cluster else 120.0,
         prepare=prepare,
     )
 

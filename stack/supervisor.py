@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from types import FrameType
 
 import psutil
@@ -33,6 +34,12 @@ RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 # A process that served this long before it died starts its backoff afresh: only a crash loop
 # should wait 30 s, not the tenth unrelated crash in a week.
 STABLE_SECONDS = 60
+# Past its start timeout a process is given more time while it keeps writing its log (a broker
+# restarted after kill -9 recovers every partition it holds, one log line each: minutes on two
+# busy cores; killed then, it would start its recovery over, for ever). Silent this long, it is
+# stuck; and no start may take longer than the cap.
+START_SILENCE_SECONDS = 60
+START_CAP_SECONDS = 1800
 
 
 class StartFailed(RuntimeError):
@@ -66,10 +73,31 @@ class ProcessExecutor(Executor):
     def pre_start_check(self) -> bool:
         return False
 
+    def check_timeout(self) -> bool:
+        if super().check_timeout():
+            return True
+        return still_working(
+            Path(self._log_file.name),
+            started=self._endtime - self.definition.start_timeout,
+            now=time.time(),
+        )
+
     def after_start_check(self) -> bool:
         if self._stopping():
             raise Stopping
         return self.definition.ready()
+
+
+def still_working(log_path: Path, started: float, now: float) -> bool:
+    """Whether a process past its start timeout deserves more time: its log grew in the last
+    START_SILENCE_SECONDS, and it has not been starting for START_CAP_SECONDS."""
+    if now - started > START_CAP_SECONDS:
+        return False
+    try:
+        last_write = log_path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return now - last_write < START_SILENCE_SECONDS
 
 
 def exit_reason(code: int | None) -> str:
@@ -184,7 +212,8 @@ class Supervisor:
         except TimeoutExpired as error:
             self._set_state(process.name, "failed")
             raise StartFailed(
-                f"{process.name} was not ready after {process.start_timeout:.0f}s "
+                f"{process.name} was not ready after {process.start_timeout:.0f}s, and its log "
+                f"was silent for {START_SILENCE_SECONDS}s "
                 f"({getattr(process.ready, 'describe', lambda: 'readiness check')()}); "
                 f"see {self._log_path(process.name)}"
             ) from error

@@ -123,3 +123,50 @@ def test_every_pid_is_kept_with_its_start_time(config):
         assert stack.status.supervisor_started == pids.start_time(stack.status.supervisor_pid)
     finally:
         stack.stop_all()
+
+
+def test_past_its_start_timeout_a_process_writing_its_log_is_waited_for(
+    config, tmp_path, monkeypatch
+):
+    # A broker restarted after kill -9 recovers its partitions for minutes, logging each one:
+    # killed at the start timeout, it would begin its recovery again, for ever.
+    monkeypatch.setattr(supervisor, "START_SILENCE_SECONDS", 1)
+    done = tmp_path / "recovered"
+    recovering = [
+        sys.executable,
+        "-c",
+        "import pathlib, sys, time\n"
+        "for n in range(15):\n"
+        "    print('recovering partition', n, flush=True); time.sleep(0.2)\n"
+        f"pathlib.Path({str(done)!r}).touch(); time.sleep(600)",
+    ]
+    busy = processes.Process(
+        name="busy",
+        description="busy",
+        command=recovering,
+        ports={},
+        ready=done.exists,
+        start_timeout=1,
+    )
+    stack = SmallStack(config, [busy])
+    try:
+        stack.start_process(busy)
+        assert stack.status.components["busy"].state == "ready"
+    finally:
+        stack.stop_all()
+
+
+def test_past_its_start_timeout_a_silent_process_is_stopped(config, monkeypatch):
+    monkeypatch.setattr(supervisor, "START_SILENCE_SECONDS", 1)
+    silent = processes.Process(
+        name="silent",
+        description="silent",
+        command=SLEEPS,
+        ports={},
+        ready=lambda: False,
+        start_timeout=1,
+    )
+    stack = SmallStack(config, [silent])
+    with pytest.raises(supervisor.StartFailed, match="silent for 1s"):
+        stack.start_process(silent)
+    assert stack.status.components["silent"].state == "failed"
