@@ -11,7 +11,7 @@ help:
 	@echo "make up       install what is missing, start the whole stack, print where to go"
 	@echo "make test     run every test (starts the stack first when it is not running), then the"
 	@echo "              cluster stage: the cluster's tests and one round of each of its drills on"
-	@echo "              a 3-broker stack of their own, stopped at the end (about 10 min more)"
+	@echo "              a 3-broker stack of their own, stopped at the end (10-16 min more)"
 	@echo "make test-cluster  the cluster stage alone"
 	@echo "make status   state of each component     make logs   follow every log (C=soi: one)"
 	@echo "make down     stop everything, keep data  make wipe   stop and delete all data"
