@@ -175,17 +175,27 @@ def _worker(plan: LoadPlan, index: int, clock, booked, failures, errors, cpu) ->
         cpu.value += time.process_time() - cpu_at_start
 
 
+def booking_due(k: int, share: int, shares: int, rate: float | None) -> float:
+    """Seconds after the start at which one thread's k-th change is due. The threads' schedules
+    are interleaved: at 10 changes/s one change every 100 ms, not all the threads' changes at
+    once every 800 ms (a burst of 8 is not light load: its changes queue behind each other in
+    the database, the connector and the worker's transactions). No rate: at once."""
+    if not rate:
+        return 0.0
+    interval = shares / rate
+    return (k + share / shares) * interval
+
+
 def _book_share(plan: LoadPlan, share: int, booker, start, booked, failures, errors) -> None:
     """One thread's part: an equal share of the rate, on a fixed schedule. A thread behind its
     schedule books at once (no sleep) until it has caught up, so the rate is kept when it can be."""
     shares = plan.processes * plan.threads
     rng = random.Random(f"{plan.label}-{share}")
-    interval = shares / plan.rate if plan.rate else 0.0
     limit = None if plan.limit is None else plan.limit // shares + (share < plan.limit % shares)
     end = start + plan.seconds
     k = 0
     while limit is None or k < limit:
-        due = start + k * interval
+        due = start + booking_due(k, share, shares, plan.rate)
         if due >= end or time.time() >= end:
             break
         time.sleep(max(0.0, due - time.time()))

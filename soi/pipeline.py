@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -37,11 +37,14 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
 POLL_SECONDS = 0.2
-# How long a batch ending on a new ledger entry waits for that booking's balance update.
+# How long a batch holding a new ledger entry waits, at most, for that booking's balance update;
+# the wait ends as soon as every such update has arrived.
 BOOKING_WAIT_SECONDS = 0.05
-# A new ledger entry in Debezium's envelope (its JSON converter writes no spaces): found in the
-# raw bytes, so the wait costs no parsing.
+# A new ledger entry and an account row in Debezium's envelope (its JSON converter writes no
+# spaces): found in the raw bytes, so the wait costs no parsing. Both are keyed by the account id
+# (connect/sor-connector.json), so an entry and its account's update share key and partition.
 _NEW_LEDGER_ENTRY = (b'"table":"ledger_entry"', b'"op":"c"')
+_ACCOUNT_ROW = b'"table":"account"'
 
 
 @dataclass(frozen=True)
@@ -153,20 +156,28 @@ class Pipeline:
 
     def _poll(self) -> list[Message]:
         """What is there now, or the first record to arrive: a batch never waits to fill.
-        One exception: a batch that ends on a new ledger entry waits (briefly) for the balance
-        update of the same transaction, which the connector sends right behind it; committing
-        the entry alone would hold the update back by a whole transaction commit."""
+        One exception: a batch holding a new ledger entry without its account's balance update
+        (the same database transaction, which the connector sends right behind it, sometimes in
+        the next request) waits for that update, at most BOOKING_WAIT_SECONDS, and no longer
+        than it takes to arrive; committing the entry alone would hold the update back by a
+        whole transaction commit."""
         messages = self._consumer.consume(MAX_BATCH, 0)
         if not messages:
             messages = self._consumer.consume(1, POLL_SECONDS)
             if messages:
                 messages += self._consumer.consume(MAX_BATCH - 1, 0)
-        if messages and len(messages) < MAX_BATCH and _opens_a_booking(messages[-1]):
-            follow = self._consumer.consume(1, BOOKING_WAIT_SECONDS)
+        deadline = time.monotonic() + BOOKING_WAIT_SECONDS
+        waiting = open_bookings(_triples(messages))
+        while waiting and len(messages) < MAX_BATCH:
+            remaining = deadline - time.monotonic()
+            follow = self._consumer.consume(1, remaining) if remaining > 0 else []
+            if not follow:
+                break
             room = MAX_BATCH - len(messages) - len(follow)
-            if follow and room > 0:
+            if room > 0:
                 follow += self._consumer.consume(room, 0)
             messages += follow
+            waiting = open_bookings(_triples(follow), waiting)
         records = []
         for message in messages:
             error = message.error()
@@ -341,9 +352,31 @@ def ends_the_consumer(error: KafkaError) -> bool:
     return error.fatal() or error.code() == KafkaError._FATAL
 
 
-def _opens_a_booking(message: Message) -> bool:
-    value = message.value()
-    return value is not None and all(marker in value for marker in _NEW_LEDGER_ENTRY)
+Booking = tuple[int, bytes | None]  # (partition, key) of a new ledger entry
+
+
+def open_bookings(
+    records: Iterable[tuple[int, bytes | None, bytes | None]],
+    already_open: Iterable[Booking] = (),
+) -> set[Booking]:
+    """The new ledger entries that no later update of their account follows yet, among
+    (partition, key, value) CDC records in the order read, after those ``already_open`` (so a
+    batch's records are looked at once, however many times the wait goes on)."""
+    waiting = set(already_open)
+    for partition, key, value in records:
+        if value is None:
+            continue
+        if all(marker in value for marker in _NEW_LEDGER_ENTRY):
+            waiting.add((partition, key))
+        elif _ACCOUNT_ROW in value:
+            waiting.discard((partition, key))
+    return waiting
+
+
+def _triples(messages: list[Message]) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    for message in messages:
+        if message.error() is None:
+            yield message.partition(), message.key(), message.value()
 
 
 def batch_offsets(topic: str, records: list[InputRecord]) -> list[TopicPartition]:

@@ -82,6 +82,10 @@ def connect_properties(settings: Settings, worker: int = 1) -> dict[str, object]
         # Connect's default for its source producers, said here: a record is written once every
         # in-sync copy has it (min.insync.replicas of them on a cluster).
         "producer.acks": "all",
+        # A worker that lost the broker rejoins its group as a new member; by default its old
+        # member's connector and task are held for that member's return for up to 5 minutes,
+        # so after a broker restart the capture stood still that long. Reassign them at once.
+        "scheduled.rebalance.max.delay.ms": 0,
         **(_connect_group_properties() if settings.connect_workers > 1 else {}),
         # TLS and SASL of the cluster (nothing for the local PLAINTEXT broker); the password is a
         # ${env:...} reference the provider above resolves.
@@ -90,10 +94,9 @@ def connect_properties(settings: Settings, worker: int = 1) -> dict[str, object]
 
 
 def _connect_group_properties() -> dict[str, object]:
-    """Two or more workers: a dead worker's task moves to another at the next rebalance,
-    instead of being kept for its worker's return (by default for up to 5 minutes)."""
+    """Two or more workers: the group notices a dead worker soon, and its task moves to
+    another at the next rebalance."""
     return {
-        "scheduled.rebalance.max.delay.ms": 0,
         # The group notices a dead worker within 6 s (default 10 s).
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 2000,

@@ -28,7 +28,7 @@ customer, _ = Customer.objects.get_or_create(
 account = customer.accounts.filter(status="open", currency="EUR").order_by("id").first()
 if account is None:
     account = services.open_account(customer, "EUR", opening_balance=100_000)
-print(json.dumps([account.id, account.iban, account.balance, account.currency]))
+print(json.dumps([account.id, account.iban, account.balance, account.currency, account.status]))
 """
 
 

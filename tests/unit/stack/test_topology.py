@@ -206,6 +206,11 @@ def test_connects_own_producers_wait_for_every_in_sync_copy():
     assert processes.connect_properties(configured())["producer.acks"] == "all"
 
 
+def test_a_lone_connect_worker_that_lost_the_broker_gets_its_task_back_at_once():
+    # It rejoins as a new member; Connect's default holds the old member's task for 5 minutes.
+    assert processes.connect_properties(configured())["scheduled.rebalance.max.delay.ms"] == 0
+
+
 # -- the cluster stage of `make test` --------------------------------------------------------------
 
 
