@@ -31,6 +31,14 @@ _FATAL_CONNECTION_ERRORS = {
     KafkaError._AUTHENTICATION,
     KafkaError._SSL,
 }
+# Answers of a broker that is no longer (or not yet) the partition's leader.
+_LEADER_MOVED = {
+    KafkaError.FENCED_LEADER_EPOCH,
+    KafkaError.UNKNOWN_LEADER_EPOCH,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+}
+LEADER_MOVED_PAUSE_SECONDS = 0.2
 _HINT = "is the stack up? `make status`; set BANK_KAFKA_BOOTSTRAP or pass --bootstrap"
 # The broker answered but refused us: the address is right, the credentials or the CA are not.
 _SECURITY_HINTS = {
@@ -123,13 +131,20 @@ class Kafka:
             return {}
         self.metadata  # noqa: B018 -- fail fast and clearly when Kafka is down
         request = {TopicPartition(t, p): spec for (t, p), spec in specs.items()}
-        futures = self.admin.list_offsets(request, request_timeout=self.timeout)
-        try:
-            return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
-        except KafkaException as error:
-            raise OpsError(
-                f"Kafka could not list offsets: {error.args[0].str()}", where=self.bootstrap
-            ) from None
+        deadline = time.monotonic() + self.timeout
+        while True:
+            futures = self.admin.list_offsets(request, request_timeout=self.timeout)
+            try:
+                return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+            except KafkaException as error:
+                failed = error.args[0]
+            # On a cluster a partition's leader moves (a broker restarts, the preferred leader
+            # takes it back): asked again, librdkafka finds the new leader.
+            if failed.code() not in _LEADER_MOVED or time.monotonic() > deadline:
+                raise OpsError(
+                    f"Kafka could not list offsets: {failed.str()}", where=self.bootstrap
+                )
+            time.sleep(LEADER_MOVED_PAUSE_SECONDS)
 
     def consumer(self) -> Consumer:
         """A consumer that is only ever assigned partitions: it joins no group, commits nothing."""

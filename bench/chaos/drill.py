@@ -180,18 +180,34 @@ def _settle(config: Settings, plan: Plan, result: RoundResult) -> bool:
 def _wait_recovered(
     audience: Audience, load: DepositLoad, struck_at: float, timeout: float
 ) -> float | None:
-    """Seconds from the fault until every steady watcher has seen a change asked for after it."""
+    """Seconds from the fault until every steady watcher has seen a change asked for after it;
+    None when that did not happen within `timeout` of the fault. The watchers note when they
+    first saw each change, so a fault whose strike outlasted the timeout (it waits for the
+    struck process to be back) is still timed by when the change was seen: the deadline is
+    checked after one look, not before."""
     steady = [r for r in audience.reports() if r.kind == "steady"]
     deadline = struck_at + timeout
-    while time.monotonic() < deadline:
-        after = load.asked_since(struck_at)
-        firsts = [
-            min((r.first_seen[e] for e in after if e in r.first_seen), default=None) for r in steady
-        ]
-        if firsts and all(first is not None for first in firsts):
-            return round(max(firsts) - struck_at, 1)
+    while True:
+        seconds = seconds_to_recover(steady, load.asked_since(struck_at), struck_at)
+        if seconds is not None:
+            return seconds if seconds <= timeout else None
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(0.2)
-    return None
+
+
+def seconds_to_recover(
+    steady: list[WatcherReport], asked_after: list[int], struck_at: float
+) -> float | None:
+    """When the last steady watcher first saw a change asked for after the fault, in seconds
+    from the fault; None while one has seen none."""
+    firsts = [
+        min((r.first_seen[e] for e in asked_after if e in r.first_seen), default=None)
+        for r in steady
+    ]
+    if not firsts or any(first is None for first in firsts):
+        return None
+    return round(max(firsts) - struck_at, 1)
 
 
 def _take_verdict(

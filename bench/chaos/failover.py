@@ -9,7 +9,7 @@ failover time.
 
 from __future__ import annotations
 
-from bench.chaos.faults import Fault
+from bench.chaos.faults import COMPONENTS, Fault, every_fault
 from bench.chaos.watchers import WatcherReport
 from kernel.settings import Settings
 
@@ -35,6 +35,17 @@ def failover_faults(config: Settings) -> list[Fault]:
     if config.soe_gateways > 1:
         kills += [*gateway_names(config), "balancer"]
     return [Fault("kill", name) for name in kills]
+
+
+def replica_faults(config: Settings) -> list[Fault]:
+    """kill -9 and a freeze of each further Faust worker and gateway (soi-2 …, soe-2 …), and
+    kill -9 of the balancer: the replicated stages' drills, beside the first ones' of a single
+    stack."""
+    return [
+        fault
+        for fault in every_fault(config)
+        if isinstance(fault, Fault) and fault.component not in COMPONENTS
+    ]
 
 
 def is_gateway_failover(config: Settings, fault: Fault) -> bool:

@@ -164,28 +164,30 @@ class Audience:
             for n, kind in enumerate(kinds)
         ]
         self.ibans = ibans
-        self._tasks: list[Future] = []
+        self._tasks: list[tuple[Watcher, Future]] = []
 
     def _run(self, coroutine: Any, timeout: float | None = None) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def start(self, timeout: float = 60) -> None:
-        """Connects every watcher and returns once each shows every account."""
+        """Connects the watchers one after the other, steady ones first, and returns once each
+        shows every account. One at a time, the balancer's `leastconn` gives each gateway of
+        several a steady watcher (the next goes to the gateway with fewer clients): a killed
+        gateway always has a steady watcher to move to another, whichever is killed."""
         self.thread.start()
-        self._tasks = [
-            asyncio.run_coroutine_threadsafe(w.watch(), self.loop) for w in self.watchers
-        ]
-
-        async def all_subscribed() -> None:
-            await asyncio.gather(*(w.subscribed.wait() for w in self.watchers))
-
-        try:
-            self._run(asyncio.wait_for(all_subscribed(), timeout), timeout + 5)
-        except TimeoutError:
-            self.stop()
-            raise TimeoutError(
-                f"the live feed did not answer every watcher in {timeout:.0f}s"
-            ) from None
+        deadline = time.monotonic() + timeout
+        for watcher in sorted(self.watchers, key=lambda w: w.report.kind != "steady"):
+            self._tasks.append(
+                (watcher, asyncio.run_coroutine_threadsafe(watcher.watch(), self.loop))
+            )
+            left = max(0.0, deadline - time.monotonic())
+            try:
+                self._run(asyncio.wait_for(watcher.subscribed.wait(), left), left + 5)
+            except TimeoutError:
+                self.stop()
+                raise TimeoutError(
+                    f"the live feed did not answer every watcher in {timeout:.0f}s"
+                ) from None
 
     def step_away(self, seconds: float) -> None:
         """The resuming watchers disconnect now and come back after `seconds` (not waited for)."""
@@ -215,7 +217,7 @@ class Audience:
             return self.reports()
         for watcher in self.watchers:
             self._run(watcher.stop(), 15)
-        for watcher, task in zip(self.watchers, self._tasks, strict=True):
+        for watcher, task in self._tasks:
             task.cancel()  # one caught between two connections ends here
             try:
                 task.result(15)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kernel.settings import REPO_ROOT, Settings, settings
@@ -68,13 +71,29 @@ def main(arguments: list[str]) -> int:
     environment = stage_environment(config)
     _share_jars(config)
     print(f"==> the cluster stage: a cluster stack of its own in {stage_state_dir(config)}")
+    took: dict[str, float] = {}
     try:
-        if _run([sys.executable, "-m", "stack", "up"], environment) != 0:
+        with _timed(took, "stack up"):
+            started = _run([sys.executable, "-m", "stack", "up"], environment)
+        if started != 0:
             print("the cluster stage's stack did not start", file=sys.stderr)
             return 1
-        return _run(pytest, environment)
+        with _timed(took, "tests"):
+            return _run(pytest, environment)
     finally:
-        _run([sys.executable, "-m", "stack", "down"], environment)
+        with _timed(took, "stack down"):
+            _run([sys.executable, "-m", "stack", "down"], environment)
+        parts = ", ".join(f"{part} {seconds:.0f} s" for part, seconds in took.items())
+        print(f"==> the cluster stage took {sum(took.values()):.0f} s ({parts})")
+
+
+@contextmanager
+def _timed(took: dict[str, float], part: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took[part] = time.monotonic() - started
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import pytest
 
 from bench.chaos import faults
 from bench.chaos.cluster_faults import ClusterFault
+from bench.chaos.failover import replica_faults
 from tests.unit.stack.test_topology import configured
 
 pytestmark = pytest.mark.unit
@@ -26,3 +27,9 @@ def test_a_cluster_drills_its_four_faults_and_a_single_stack_does_not():
     assert not single & four
     assert four <= cluster
     assert {"kill-soi-2", "freeze-soi-2"} <= cluster
+
+
+def test_the_cluster_stage_drills_a_kill_and_a_freeze_of_each_replica_and_the_balancer():
+    cluster = [f.name for f in replica_faults(configured(BANK_TOPOLOGY="cluster"))]
+    assert cluster == ["kill-soi-2", "freeze-soi-2", "kill-soe-2", "freeze-soe-2", "kill-balancer"]
+    assert replica_faults(configured()) == []

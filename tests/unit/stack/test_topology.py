@@ -239,3 +239,10 @@ def test_the_nodes_of_a_cluster_stop_together_and_everything_else_alone():
     assert ["kafka-3", "kafka-2", "kafka"] in groups
     assert all(len(g) == 1 for g in groups if g != ["kafka-3", "kafka-2", "kafka"])
     assert [name for g in groups for name in g] == list(reversed(started))
+
+
+def test_a_cluster_gives_its_faust_workers_time_to_rejoin_while_brokers_restart():
+    single = {p.name: p for p in every_process(configured())}
+    cluster = {p.name: p for p in every_process(configured(BANK_TOPOLOGY="cluster"))}
+    assert single["soi"].start_timeout == 120.0
+    assert cluster["soi"].start_timeout == cluster["soi-2"].start_timeout == 300.0
