@@ -211,7 +211,7 @@ def test_a_lone_connect_worker_that_lost_the_broker_gets_its_task_back_at_once()
     assert processes.connect_properties(configured())["scheduled.rebalance.max.delay.ms"] == 0
 
 
-# -- the cluster stage of `make test` --------------------------------------------------------------
+# -- the cluster stage, `make test-cluster` --------------------------------------------------------
 
 
 def test_the_cluster_stage_runs_a_cluster_on_ports_of_its_own_within_the_env_files_block():
