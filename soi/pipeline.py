@@ -40,6 +40,11 @@ POLL_SECONDS = 0.2
 # How long a batch holding a new ledger entry waits, at most, for that booking's balance update;
 # the wait ends as soon as every such update has arrived.
 BOOKING_WAIT_SECONDS = 0.05
+# librdkafka's transaction calls wait for ever by default: one stuck while the brokers rolled held
+# its partitions, silently, for minutes. Each call is bounded and, timed out, asked again; past
+# TRANSACTION_GIVE_UP_SECONDS the worker stops (exit 70) and its restart fences what it left open.
+TRANSACTION_CALL_SECONDS = 10.0
+TRANSACTION_GIVE_UP_SECONDS = 120.0
 # A new ledger entry and an account row in Debezium's envelope (its JSON converter writes no
 # spaces): found in the raw bytes, so the wait costs no parsing. Both are keyed by the account id
 # (connect/sor-connector.json), so an entry and its account's update share key and partition.
@@ -142,7 +147,8 @@ class Pipeline:
         # Every schema is registered (and its id known) before the first record: a registry that
         # refuses one stops the worker here, not halfway through a batch.
         codec.register_topics(self.config.topics)
-        self._producer.init_transactions()  # aborts what a previous run of this worker left open
+        # Aborts what a previous run of this worker left open.
+        retrying("starting transactions", self._producer.init_transactions)
         self._consumer.subscribe(
             [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -226,8 +232,11 @@ class Pipeline:
         offsets = batch_offsets(self.config.input_topic, batch.records)
         group = self._consumer.consumer_group_metadata()
         # A broker failing over, or this process frozen for a while, times these out: retried.
-        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group))
-        self._retrying(producer.commit_transaction)
+        retrying(
+            "committing the batch's offsets",
+            lambda timeout: producer.send_offsets_to_transaction(offsets, group, timeout),
+        )
+        retrying("committing the batch", producer.commit_transaction)
 
     def _produce(self, topic: str, key: bytes, value: bytes | None, partition: int = -1) -> None:
         while True:
@@ -237,22 +246,11 @@ class Pipeline:
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.05)
 
-    @staticmethod
-    def _retrying(action: Callable[[], object]) -> None:
-        while True:
-            try:
-                action()
-                return
-            except KafkaException as error:
-                if not error.args[0].retriable():
-                    raise
-                log.warning("committing the batch: %s; trying again", error.args[0])
-
     def _abort(self, records: list[InputRecord], error: KafkaException) -> None:
         """Undo the batch: Kafka discards its records, we rewind to its first offsets."""
         log.warning("batch of %d records aborted: %s; reading it again", len(records), error)
         self.progress.aborted += 1
-        self._retrying(self._producer.abort_transaction)
+        retrying("aborting the batch", self._producer.abort_transaction)
         first: dict[int, int] = {}
         for record in records:
             first.setdefault(record.partition, record.offset)
@@ -377,6 +375,29 @@ def _triples(messages: list[Message]) -> Iterator[tuple[int, bytes | None, bytes
     for message in messages:
         if message.error() is None:
             yield message.partition(), message.key(), message.value()
+
+
+class TransactionStuck(RuntimeError):
+    """A transaction call kept timing out: the worker stops rather than hold its partitions."""
+
+
+def retrying(what: str, call: Callable[[float], object]) -> None:
+    """`call(timeout)` until it succeeds; a retriable Kafka error (a broker failing over, this
+    process frozen for a while) is asked again, for at most TRANSACTION_GIVE_UP_SECONDS."""
+    give_up = time.monotonic() + TRANSACTION_GIVE_UP_SECONDS
+    while True:
+        try:
+            call(TRANSACTION_CALL_SECONDS)
+            return
+        except KafkaException as exception:
+            error = exception.args[0]
+            if not error.retriable():
+                raise
+            if time.monotonic() >= give_up:
+                raise TransactionStuck(
+                    f"{what}: {error} for {TRANSACTION_GIVE_UP_SECONDS:.0f} s"
+                ) from exception
+            log.warning("%s: %s; trying again", what, error)
 
 
 def batch_offsets(topic: str, records: list[InputRecord]) -> list[TopicPartition]:
