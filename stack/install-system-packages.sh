@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   mariadb-server mariadb-client   # the system of record's database (10.11 on Debian 12)
   libmariadb-dev pkg-config gcc   # to build mysqlclient, Django's MariaDB driver
+  openjdk-17-jre-headless maven   # Kafka, Connect, the registry; Maven fetches their jars
   kcat                            # inspecting the JSON topics by hand
   chromium                        # the dashboard's browser tests (headless)
   haproxy                         # the balancer in front of the gateways (BANK_SOE_GATEWAYS)
