@@ -36,7 +36,7 @@ def _digest(pom: Path) -> str:
 
 def install_jars(settings: Settings) -> None:
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise SystemExit("Maven (mvn) and a JDK 17 (java) are needed: run `make install` (it installs them)")
+        raise SystemExit("Maven (mvn) and a JDK 17 (java) are needed: `make install` installs them")
     for pom, folder in JAR_SETS.items():
         target = settings.path("lib") / folder
         marker = target / ".pom.sha256"
