@@ -60,6 +60,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         book = AccountBook(config.history_per_account)
         hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
         hub.on_departure = MemoryRelease().departed
+        hub.on_arrival = collector.Freezer().arrived
         verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
         try:
             verifier.public_key()

@@ -185,7 +185,10 @@ class Hub:
         self._following_customer: dict[int, set[Connection]] = {}
         self._following_all: set[Connection] = set()
         self._pending: dict[str, set[Connection]] = {}
-        # Called once per connection that leaves (soe/memory.py gives its memory back).
+        # Called once per connection that arrives (soe/collector.py freezes its objects once
+        # arrivals settle) and once per connection that leaves (soe/memory.py gives its memory
+        # back).
+        self.on_arrival: Callable[[], None] | None = None
         self.on_departure: Callable[[], None] | None = None
 
     def __len__(self) -> int:
@@ -195,6 +198,8 @@ class Hub:
         connection.writes = self.writes
         self._connections.add(connection)
         metrics.CONNECTIONS.set(len(self._connections))
+        if self.on_arrival is not None:
+            self.on_arrival()
 
     def connections(self) -> list[Connection]:
         """Every connection now, as a list the caller may walk while connections come and go."""

@@ -529,3 +529,19 @@ def test_a_resume_from_a_sequence_never_read_gets_a_fresh_snapshot_after_the_wai
         assert [m["sequence"] for m in sent(connection)] == [3]
 
     run(scenario)
+
+
+def test_the_hub_tells_of_every_arrival_and_departure():
+    async def scenario() -> None:
+        _, hub = make_hub()
+        arrivals: list[int] = []
+        departures: list[int] = []
+        hub.on_arrival = lambda: arrivals.append(len(hub))
+        hub.on_departure = lambda: departures.append(len(hub))
+        first = connect(hub, customer())
+        connect(hub, staff())
+        hub.unregister(first)
+        assert arrivals == [1, 2]  # after each is registered: its objects are there to freeze
+        assert departures == [1]
+
+    run(scenario)
