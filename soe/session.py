@@ -16,6 +16,7 @@ from soe import metrics, protocol
 from soe.auth import Principal, PublicKeyMissing, TokenRejected, TokenVerifier, origin_allowed
 from soe.config import GatewayConfig
 from soe.connections import Connection, Hub, SendQueue
+from soe.headers import security_headers
 from soe.limits import ConnectionCount, LogBudget, TokenBucket, held_back_note
 from soe.messages import Error, Pong, Welcome
 from soe.protocol import Auth, CloseCode, Find, ProtocolError, Subscribe, Unsubscribe
@@ -135,8 +136,12 @@ async def _deny(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Refuse the handshake with an HTTP answer, before the websocket opens."""
-    response = JSONResponse({"code": code, "message": message}, status, headers)
+    """Refuse the handshake with an HTTP answer, before the websocket opens; like every HTTP
+    answer of the gateway it carries the security headers (soe/headers.py)."""
+    safety = security_headers(config.dashboard_origins, config.sor_public_url)
+    response = JSONResponse(
+        {"code": code, "message": message}, status, {**dict(safety), **(headers or {})}
+    )
     if config.ws_implementation == "websockets-sansio":
         response.raw_headers = [
             (name, value)
