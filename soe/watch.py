@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from soe.connections import Frame, Hub
+from soe.connections import Hub
 from soe.messages import Ping
 from soe.protocol import CloseCode
+from soe.send_queue import Frame
 
 TICK_SECONDS = 1.0
 # Connections looked at between two turns of the event loop.

@@ -10,8 +10,10 @@ import pytest
 from soe import metrics
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Frame, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
 from soe.protocol import CloseCode, Find, Subscribe
+from soe.send_queue import Frame, SendQueue
 from tests.support.soe_factories import balance_state, change, changes
 
 pytestmark = pytest.mark.unit

@@ -10,9 +10,11 @@ import pytest
 from soe import memory
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
 from soe.memory import MemoryRelease
 from soe.protocol import CloseCode
+from soe.send_queue import SendQueue
 from soe.watch import Watch
 
 pytestmark = pytest.mark.unit
