@@ -40,6 +40,7 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)  # type: ignore[attr-defined]
         self.when_drained: Callable[[], None] | None = None
+        self.paused = False
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -50,7 +51,7 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     # -- soe.wire.Wire -----------------------------------------------------------------------
 
     def takes_writes(self) -> bool:
-        return self.writable.is_set() and not self.close_sent and not self.transport.is_closing()
+        return not self.paused and not self.close_sent and not self.transport.is_closing()
 
     def closed(self) -> bool:
         return self.close_sent or self.transport.is_closing()
@@ -61,9 +62,11 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     # -- flow control --------------------------------------------------------------------------
 
     def pause_writing(self) -> None:
+        self.paused = True  # what takes_writes reads: a plain flag, read once per client per frame
         self.writable.clear()
 
     def resume_writing(self) -> None:
+        self.paused = False
         self.writable.set()
         if self.when_drained is not None:
             self.when_drained()

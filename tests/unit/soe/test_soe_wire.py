@@ -316,3 +316,29 @@ def test_a_batch_writes_nothing_to_a_socket_gone_before_its_flush():
         assert socket.frames == [] and connection.gathered is None
 
     asyncio.run(scenario())
+
+
+def test_every_frame_written_is_counted_by_type_on_the_metrics_page():
+    from prometheus_client import generate_latest
+
+    def written(kind: str) -> float:
+        for line in generate_latest().decode().splitlines():
+            if line.startswith(f'soe_messages_out_total{{type="{kind}"}} '):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    async def scenario() -> None:
+        socket, writes = FakeWire(), WriteBatch()
+        connection = connected(socket, writes=writes)
+        before = written("ping")
+        connection.offer(message(1))  # straight out
+        writes.begin()
+        connection.offer(message(2))  # gathered
+        writes.flush()
+        socket.pause()
+        connection.offer(message(3))  # queued, written when the socket drains
+        assert written("ping") == before + 2
+        socket.resume()
+        assert written("ping") == before + 3
+
+    asyncio.run(scenario())
