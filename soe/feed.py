@@ -143,9 +143,11 @@ class Feed:
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             # Every change of the batch is written to a client in one write (soe/write_batch.py),
-            # and the writes go out before the event loop runs anything else.
+            # and the writes go out before the event loop runs anything else. A lone record's
+            # frames go straight out: gathering them would cost each client a list for nothing.
             writes = self._hub.writes
-            writes.begin()
+            if sum(map(len, batch.values())) > 1:
+                writes.begin()
             try:
                 for tp, records in batch.items():
                     for index, record in enumerate(records, 1):
