@@ -41,6 +41,14 @@ def expected_types(topics: DerivedTopics) -> dict[str, str]:
     }
 
 
+def worth_gathering(batch: dict[TopicPartition, list[ConsumerRecord]], balances: str) -> bool:
+    """Whether a read may send some client several frames: only then are its writes gathered
+    into one per client. A lone change's frames go straight out; gathering them would cost each
+    client a list for nothing (the balances record read with almost every change rarely sends
+    anything, and what it sends may go straight out too)."""
+    return sum(len(records) for tp, records in batch.items() if tp.topic != balances) > 1
+
+
 @dataclass
 class CatchUp:
     """End offsets captured when the topics were first assigned; ready once all are reached."""
@@ -143,10 +151,9 @@ class Feed:
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             # Every change of the batch is written to a client in one write (soe/write_batch.py),
-            # and the writes go out before the event loop runs anything else. A lone record's
-            # frames go straight out: gathering them would cost each client a list for nothing.
+            # and the writes go out before the event loop runs anything else.
             writes = self._hub.writes
-            if sum(map(len, batch.values())) > 1:
+            if worth_gathering(batch, self._topics.balances):
                 writes.begin()
             try:
                 for tp, records in batch.items():
