@@ -60,7 +60,7 @@ def create_app(config: GatewayConfig | None = None) -> FastAPI:
         collector.time_full_collections()
         book = AccountBook(config.history_per_account)
         hub = Hub(book, config.snapshot_history, FanOutLog(config.fan_out_log_size))
-        hub.on_departure = MemoryRelease().departed
+        hub.on_departure = MemoryRelease(connected=hub.__len__).departed
         hub.on_arrival = collector.Freezer().arrived
         verifier = TokenVerifier(config.public_key_pem, config.public_key_file)
         try:

@@ -118,3 +118,29 @@ def test_departures_that_never_quieten_down_are_released_within_the_maximum_wait
         assert release.trims == 1  # the few departures since are not worth another walk
 
     asyncio.run(scenario())
+
+
+def test_a_few_departures_among_many_clients_do_not_pause_everyone_for_a_full_walk(monkeypatch):
+    async def scenario() -> None:
+        freezer = collector.Freezer(freeze_after=0.01)
+        client = Client()
+        gone = weakref.ref(client)
+        freezer.arrived()
+        await asyncio.sleep(0.05)
+        del client  # a frozen departed client's cycle
+        connected = 10_000
+        release = MemoryRelease(lambda: connected, quiet_seconds=0.01)
+        monkeypatch.setattr(release, "_trim", lambda pad: 1)
+        for _ in range(memory.DEPARTURES_WORTH_A_TRIM):
+            release.departed()
+        await asyncio.sleep(0.05)
+        assert release.trims == 1 and release.full_walks == 0  # 200 of 10,200: trimmed only
+        assert gone() is not None  # its cycle waits
+        connected = 3_000  # 7,200 more leave: now most of those there were
+        for _ in range(7_200):
+            release.departed()
+        await asyncio.sleep(0.05)
+        assert release.trims == 2 and release.full_walks == 1
+        assert gone() is None
+
+    asyncio.run(scenario())
