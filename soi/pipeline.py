@@ -11,6 +11,7 @@ A batch is what the consumer has fetched when the previous one is done: at low l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from soi.derivation import (
     InputRecord,
     derive_batch,
 )
+from soi.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ BOOKING_WAIT_SECONDS = 0.05
 # TRANSACTION_GIVE_UP_SECONDS the worker stops (exit 70) and its restart fences what it left open.
 TRANSACTION_CALL_SECONDS = 10.0
 TRANSACTION_GIVE_UP_SECONDS = 120.0
+# Some calls do not keep their timeout (soi/watchdog.py): one still running this long after its
+# timeout is stuck, and the watchdog stops the worker.
+TRANSACTION_STUCK_AFTER_SECONDS = 20.0
 # A new ledger entry and an account row in Debezium's envelope (its JSON converter writes no
 # spaces): found in the raw bytes, so the wait costs no parsing. Both are keyed by the account id
 # (connect/sor-connector.json), so an entry and its account's update share key and partition.
@@ -94,10 +99,13 @@ class Pipeline:
         config: PipelineConfig,
         thresholds: Thresholds,
         now_ms: Callable[[], int] = _now_ms,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.config = config
         self.thresholds = thresholds
         self.now_ms = now_ms
+        # Watches every transaction call while the pipeline runs (the worker's stops it).
+        self.watchdog = watchdog
         self.progress = Progress()
         self.stopping = threading.Event()
         self._state = state.StateTopic(config.client, config.state_topic)
@@ -147,18 +155,27 @@ class Pipeline:
         # Every schema is registered (and its id known) before the first record: a registry that
         # refuses one stops the worker here, not halfway through a batch.
         codec.register_topics(self.config.topics)
-        # Aborts what a previous run of this worker left open.
-        retrying("starting transactions", self._producer.init_transactions)
-        self._consumer.subscribe(
-            [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
-        )
+        if self.watchdog is not None:
+            self.watchdog.start()
         try:
-            while not self.stopping.is_set():
-                messages = self._poll()
-                if messages:
-                    self._process(messages)
+            # Aborts what a previous run of this worker left open.
+            self._retrying("starting transactions", self._producer.init_transactions)
+            self._consumer.subscribe(
+                [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+            )
+            try:
+                while not self.stopping.is_set():
+                    messages = self._poll()
+                    if messages:
+                        self._process(messages)
+            finally:
+                self._consumer.close()
         finally:
-            self._consumer.close()
+            if self.watchdog is not None:
+                self.watchdog.stop()
+
+    def _retrying(self, what: str, call: Callable[[float], object]) -> None:
+        retrying(what, call, self.watchdog)
 
     def _poll(self) -> list[Message]:
         """What is there now, or the first record to arrive: a batch never waits to fill.
@@ -232,11 +249,11 @@ class Pipeline:
         offsets = batch_offsets(self.config.input_topic, batch.records)
         group = self._consumer.consumer_group_metadata()
         # A broker failing over, or this process frozen for a while, times these out: retried.
-        retrying(
+        self._retrying(
             "committing the batch's offsets",
             lambda timeout: producer.send_offsets_to_transaction(offsets, group, timeout),
         )
-        retrying("committing the batch", producer.commit_transaction)
+        self._retrying("committing the batch", producer.commit_transaction)
 
     def _produce(self, topic: str, key: bytes, value: bytes | None, partition: int = -1) -> None:
         while True:
@@ -250,7 +267,7 @@ class Pipeline:
         """Undo the batch: Kafka discards its records, we rewind to its first offsets."""
         log.warning("batch of %d records aborted: %s; reading it again", len(records), error)
         self.progress.aborted += 1
-        retrying("aborting the batch", self._producer.abort_transaction)
+        self._retrying("aborting the batch", self._producer.abort_transaction)
         first: dict[int, int] = {}
         for record in records:
             first.setdefault(record.partition, record.offset)
@@ -381,13 +398,19 @@ class TransactionStuck(RuntimeError):
     """A transaction call kept timing out: the worker stops rather than hold its partitions."""
 
 
-def retrying(what: str, call: Callable[[float], object]) -> None:
+def retrying(what: str, call: Callable[[float], object], watchdog: Watchdog | None = None) -> None:
     """`call(timeout)` until it succeeds; a retriable Kafka error (a broker failing over, this
-    process frozen for a while) is asked again, for at most TRANSACTION_GIVE_UP_SECONDS."""
+    process frozen for a while) is asked again, for at most TRANSACTION_GIVE_UP_SECONDS. Each
+    call is watched: one running TRANSACTION_STUCK_AFTER_SECONDS past its timeout is stuck."""
     give_up = time.monotonic() + TRANSACTION_GIVE_UP_SECONDS
+    limit = TRANSACTION_CALL_SECONDS + TRANSACTION_STUCK_AFTER_SECONDS
     while True:
+        watched = (
+            watchdog.watching(what, limit) if watchdog is not None else contextlib.nullcontext()
+        )
         try:
-            call(TRANSACTION_CALL_SECONDS)
+            with watched:
+                call(TRANSACTION_CALL_SECONDS)
             return
         except KafkaException as exception:
             error = exception.args[0]
