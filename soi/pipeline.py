@@ -50,6 +50,10 @@ TRANSACTION_GIVE_UP_SECONDS = 120.0
 # Some calls do not keep their timeout (soi/watchdog.py): one still running this long after its
 # timeout is stuck, and the watchdog stops the worker.
 TRANSACTION_STUCK_AFTER_SECONDS = 20.0
+# A worker waiting for its group to give it partitions says so this often: the supervisor gives a
+# starting process more time while its log grows (stack/supervisor.py), and the operator sees why
+# it is not ready (on a cluster whose brokers restart, finding the group's coordinator takes long).
+WAITING_NOTE_SECONDS = 10.0
 # A new ledger entry and an account row in Debezium's envelope (its JSON converter writes no
 # spaces): found in the raw bytes, so the wait costs no parsing. Both are keyed by the account id
 # (connect/sor-connector.json), so an entry and its account's update share key and partition.
@@ -113,6 +117,7 @@ class Pipeline:
         self._memory: dict[int, dict[str, AccountMemory]] = {}
         # Per owned input partition: the next offset expected (to notice a skipped record).
         self._next: dict[int, int] = {}
+        self._noted_waiting = self.progress.started_at
         self._consumer = Consumer(
             {
                 **config.client,
@@ -168,11 +173,26 @@ class Pipeline:
                     messages = self._poll()
                     if messages:
                         self._process(messages)
+                    if not self.progress.joined:
+                        self.note_waiting(time.monotonic())
             finally:
                 self._consumer.close()
         finally:
             if self.watchdog is not None:
                 self.watchdog.stop()
+
+    def note_waiting(self, now: float) -> None:
+        """Logs, every WAITING_NOTE_SECONDS, that the worker still waits for its partitions."""
+        if now - self._noted_waiting < WAITING_NOTE_SECONDS:
+            return
+        self._noted_waiting = now
+        log.info(
+            "waiting %.0f s so far for group %s to give this worker partitions of %s "
+            "(finding the group's coordinator, or a rebalance)",
+            now - self.progress.started_at,
+            self.config.group,
+            self.config.input_topic,
+        )
 
     def _retrying(self, what: str, call: Callable[[float], object]) -> None:
         retrying(what, call, self.watchdog)
@@ -330,8 +350,10 @@ class Pipeline:
         """Records deleted by retention before they were derived are lost to the bank's topics:
         said when the partition is taken, with the command that finds the accounts."""
         try:
-            committed = consumer.committed(partitions, timeout=30)
-            low_watermarks = [consumer.get_watermark_offsets(tp, timeout=30)[0] for tp in committed]
+            # Short timeouts: the worker is starting and says nothing meanwhile (a log silent
+            # for a minute makes the supervisor give up on it); the check is advice, not a gate.
+            committed = consumer.committed(partitions, timeout=10)
+            low_watermarks = [consumer.get_watermark_offsets(tp, timeout=10)[0] for tp in committed]
         except KafkaException as error:
             log.warning("could not compare committed offsets with retention: %s", error)
             return
