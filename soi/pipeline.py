@@ -430,9 +430,13 @@ def retrying(what: str, call: Callable[[float], object], watchdog: Watchdog | No
         watched = (
             watchdog.watching(what, limit) if watchdog is not None else contextlib.nullcontext()
         )
+        started = time.monotonic()
         try:
             with watched:
-                call(TRANSACTION_CALL_SECONDS)
+                try:
+                    call(TRANSACTION_CALL_SECONDS)
+                finally:
+                    _say_if_late(what, time.monotonic() - started)
             return
         except KafkaException as exception:
             error = exception.args[0]
@@ -443,6 +447,13 @@ def retrying(what: str, call: Callable[[float], object], watchdog: Watchdog | No
                     f"{what}: {error} for {TRANSACTION_GIVE_UP_SECONDS:.0f} s"
                 ) from exception
             log.warning("%s: %s; trying again", what, error)
+
+
+def _say_if_late(what: str, took: float) -> None:
+    """A call back well after its own timeout is said: the sign of librdkafka waiting on
+    something it should have given up on (soi/watchdog.py), short of the watchdog's limit."""
+    if took > TRANSACTION_CALL_SECONDS + 1:
+        log.warning("%s took %.1f s, past its %.0f s timeout", what, took, TRANSACTION_CALL_SECONDS)
 
 
 def batch_offsets(topic: str, records: list[InputRecord]) -> list[TopicPartition]:

@@ -86,3 +86,17 @@ def test_the_worker_exits_for_the_supervisor_to_start_it_again():
     )
     assert done.returncode == EXIT_ON_BUG
     assert "committing the batch: no answer after 31 s" in done.stderr
+
+
+def test_a_call_back_late_but_short_of_the_watchdog_is_said(monkeypatch, caplog):
+    clock = Clock()
+    monkeypatch.setattr(pipeline.time, "monotonic", clock)
+
+    def commit(timeout: float) -> None:
+        clock.now += timeout + 2.5  # came back 2.5 s after its timeout
+
+    with caplog.at_level("WARNING", logger="soi.pipeline"):
+        pipeline.retrying("committing the batch", commit)
+    assert [r.getMessage() for r in caplog.records] == [
+        "committing the batch took 12.5 s, past its 10 s timeout"
+    ]
