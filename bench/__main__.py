@@ -84,7 +84,11 @@ def main(
         typer.Option(help="fan-out: settings of the benchmark's gateway, NAME=value,NAME=value"),
     ] = None,
     profile_gateway: Annotated[
-        bool, typer.Option(help="fan-out: run the benchmark's gateway under cProfile")
+        bool,
+        typer.Option(
+            help="fan-out: sample the gateway with py-spy in each booking window "
+            "(.bank/logs/bench-fanout-gateway-SHAPE-COUNT.pyspy.txt)"
+        ),
     ] = False,
     rate: Annotated[
         float | None, typer.Option(help="footprint's load rate [the highest sustained]")

@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -70,12 +72,49 @@ def _raise_hard_open_files(wanted: int) -> None:
 TOKEN_SECONDS = 4 * 3600
 
 
+class KeptConnection:
+    """One HTTP connection to the gateway, kept open from before the clients connect.
+
+    At 20,000 clients the gateway holds every file its open-files limit allows (the
+    container's hard limit): a new connection for /metrics would then be refused. This one is
+    asked for /health every KEEP_ALIVE_SECONDS, within uvicorn's 5-s keep-alive, so it stays.
+    """
+
+    KEEP_ALIVE_SECONDS = 2.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client = httpx.Client(base_url=url, timeout=10)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep_alive, daemon=True)
+        self._thread.start()
+
+    def get(self, path: str) -> str | None:
+        """The answer's text, or None when the gateway did not answer."""
+        with self._lock:
+            try:
+                return self._client.get(path).text
+            except httpx.HTTPError:
+                return None
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self.KEEP_ALIVE_SECONDS):
+            self.get("/health")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._client.close()
+
+
 @dataclass
 class BenchGateway:
     url: str
     pid: int
     env: dict[str, str]
     signing_key: Ed25519PrivateKey
+    http: KeptConnection
 
     def token(self) -> str:
         """A staff live-feed token of the clerk, as the system of record mints them
@@ -102,8 +141,6 @@ def bench_gateway(
     clients: int,
     port: int,
     extra_env: dict[str, str] | None = None,
-    *,
-    profile: bool = False,
 ) -> Iterator[BenchGateway]:
     url = f"http://{config.host}:{port}"
     signing_key = Ed25519PrivateKey.generate()
@@ -120,12 +157,6 @@ def bench_gateway(
     log_path = config.path("logs", f"bench-fanout-gateway-{port}.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = ["-m", "soe", f"--host={config.host}", f"--port={port}"]
-    if profile:
-        # Written when the gateway stops; the allocator is set here, as `python -m soe` would
-        # otherwise start itself again without the profiler.
-        profile_path = log_path.with_suffix(".prof")
-        command = ["-m", "cProfile", "-o", str(profile_path), *command]
-        env.setdefault("PYTHONMALLOC", "malloc")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, *command],
@@ -146,15 +177,34 @@ def bench_gateway(
             time.sleep(0.5)
         else:
             raise RuntimeError(f"the bench gateway was not ready in 180 s; see {log_path}")
-        yield BenchGateway(url, process.pid, env, signing_key)
+        http = KeptConnection(url)
+        try:
+            yield BenchGateway(url, process.pid, env, signing_key, http)
+        finally:
+            http.close()
     finally:
-        if profile:
-            # uvicorn raises the signal it stopped on again once stopped: SIGINT's
-            # KeyboardInterrupt still lets cProfile write its file, SIGTERM would not.
-            process.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(30)
         stop(process, 30)
+
+
+@contextlib.contextmanager
+def sampled_profile(pid: int, path: Path, seconds: float) -> Iterator[None]:
+    """py-spy samples the gateway from outside (100 per second, without stopping it) for the
+    block's duration, at most ``seconds``; collapsed stacks, one line per stack with its count,
+    with idle time (the gateway waiting in epoll) included. A profiler inside the gateway
+    (cProfile) would slow every Python call it times, the fan-out's most of all."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [spy, "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--idle"]
+    command += ["--format", "raw", "--duration", str(int(seconds) + 1), "--output", str(path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        # py-spy writes what it sampled when interrupted, as when its duration ends.
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(30)
+        if process.poll() is None:
+            stop(process, 5)
 
 
 # -- the client processes -------------------------------------------------------------------

@@ -1,19 +1,17 @@
-"""One websocket's subscriptions, and the hub that fans events out to them: each change's frame
-built once, written straight to a watcher's socket (soe/wire.py) or appended to its bounded queue
-(soe/send_queue.py); a client whose queue is full is disconnected, so one that stops reading slows
-nobody else down and costs at most its queue's bound in memory."""
+"""The hub that fans events out to the connections watching them (soe/connection.py): each
+change's frame built once and offered to every watcher, written straight to its socket or
+appended to its bounded queue; and what each connection subscribes to."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Literal
 
-from soe import metrics, wire
+from soe import metrics
 from soe.accounts import Account, AccountBook, Event, StateChange
-from soe.auth import Principal
+from soe.connection import Connection
 from soe.fan_out_log import FanOutLog
 from soe.limits import LogBudget, held_back_note
 from soe.messages import (
@@ -23,15 +21,14 @@ from soe.messages import (
     BalanceChanged,
     Error,
     Found,
-    Outgoing,
     Snapshot,
     Subscribed,
     SubscribedAccount,
     SubscribeMode,
     Unsubscribed,
 )
-from soe.protocol import CloseCode, Find, Subscribe
-from soe.send_queue import Frame, SendQueue, write_out
+from soe.protocol import Find, Subscribe
+from soe.send_queue import Frame
 from soe.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
@@ -39,131 +36,8 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 100
 # How long a resume from a sequence this gateway has not read yet is held (see Hub._hold).
 RESUME_AHEAD_SECONDS = 10.0
-# Shared by every connection: a crowd of clients that stop reading must not flood the log either.
-SLOW_CLIENT_LOG = LogBudget()
+# Shared by every connection: a crowd of refused requests must not flood the log either.
 REFUSAL_LOG = LogBudget()
-
-
-class Connection:
-    """An authenticated client: who it is, what it watches, and what is waiting to be sent."""
-
-    __slots__ = (
-        "ahead",
-        "closing",
-        "errors",
-        "follows",
-        "gathered",
-        "last_heard",
-        "max_errors",
-        "next_ping",
-        "peer",
-        "pending",
-        "principal",
-        "queue",
-        "sent_sequence",
-        "watching",
-        "wire",
-        "writes",
-    )
-
-    def __init__(
-        self,
-        principal: Principal,
-        queue: SendQueue,
-        peer: str,
-        max_errors: int = 10,
-        wire: wire.Wire | None = None,
-        writes: WriteBatch | None = None,
-    ) -> None:
-        self.principal = principal
-        self.peer = peer
-        self.queue = queue
-        # The client's socket, when the server offers it: frames are then written straight to
-        # it while nothing is queued (soe/wire.py); without it, the Session's writer sends each.
-        self.wire = wire
-        # The hub's write batch (soe/write_batch.py): while open, frames gather in `gathered`.
-        self.writes = writes
-        self.gathered: list[Frame] | None = None
-        self.max_errors = max_errors
-        self.errors = 0
-        self.watching: set[str] = set()
-        # Accounts asked for that the client may not watch (yet), with the sequence to resume
-        # from: ones the gateway has not read yet, and other customers' (answered alike).
-        self.pending: dict[str, int | None] = {}
-        self.follows: Literal["own", "all"] | None = None
-        # Highest sequence sent per account, so a change is never sent twice.
-        self.sent_sequence: dict[str, int] = {}
-        # Accounts resumed from a sequence this gateway has not read yet: the sequence and the
-        # monotonic deadline to have read it by (None for almost every connection: no dict).
-        self.ahead: dict[str, tuple[int, float]] | None = None
-        self.closing: asyncio.Future[tuple[int | None, str]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        # Monotonic seconds: when the client was last heard, and when it is next pinged (set at
-        # the welcome; the gateway's one Watch looks at both, see soe/watch.py).
-        self.last_heard = time.monotonic()
-        self.next_ping = 0.0
-
-    def __repr__(self) -> str:
-        return f"<connection {self.peer} subject={self.principal.subject}>"
-
-    def send(self, message: Outgoing) -> bool:
-        return self.offer(Frame.of(message))
-
-    def offer(self, frame: Frame) -> bool:
-        """Write a message now, or queue it; a client whose queue is full stopped reading and is
-        closed. Straight to the socket only while nothing is queued, so nothing overtakes."""
-        if self.closing.done():
-            return False
-        socket = self.wire
-        if socket is not None and not self.queue and socket.takes_writes():
-            writes = self.writes
-            if writes is not None and writes.open:
-                writes.add(self, frame)
-            else:
-                socket.write(frame.wire)
-                metrics.sent(frame.kind)
-            return True
-        if self.queue.offer(frame):
-            metrics.MESSAGES_QUEUED.inc()
-            return True
-        self._overflowed()
-        return False
-
-    async def write_queued(self, socket: wire.Wire) -> None:
-        """The writer of a connection with a Wire (soe/send_queue.py, ``write_out``)."""
-        await write_out(self.queue, socket)
-
-    def refuse(self, code: str, message: str, iban: str | None = None) -> None:
-        """Answer an error; it counts toward the errors that close the connection."""
-        self.send(Error(code=code, message=message, iban=iban))
-        self.count_error()
-
-    def count_error(self) -> None:
-        self.errors += 1
-        if self.errors >= self.max_errors:
-            self.request_close(
-                CloseCode.POLICY_VIOLATION, f"{self.errors} refused or malformed messages"
-            )
-
-    def request_close(self, code: int | None, reason: str = "") -> None:
-        """Ask the session to end; ``code`` None means the client is already gone."""
-        if not self.closing.done():
-            self.closing.set_result((code, reason))
-
-    def _overflowed(self) -> None:
-        metrics.QUEUE_DROPS.inc()
-        held_back = SLOW_CLIENT_LOG.take()
-        if held_back is not None:
-            log.warning(
-                "closing %r: %d messages (%d bytes) wait unsent, the client stopped reading%s",
-                self,
-                len(self.queue),
-                self.queue.bytes,
-                held_back_note(held_back),
-            )
-        self.queue.clear()  # the memory goes back now, not when the session has ended
-        self.request_close(CloseCode.SLOW_CONSUMER, "send queue full: client not reading")
 
 
 class Hub:
@@ -185,7 +59,9 @@ class Hub:
         self._following_customer: dict[int, set[Connection]] = {}
         self._following_all: set[Connection] = set()
         self._pending: dict[str, set[Connection]] = {}
-        # Called once per connection that leaves (soe/memory.py gives its memory back).
+        # Called per connection that arrives (soe/collector.py freezes what lives once arrivals
+        # settle) and per connection that leaves (soe/memory.py gives its memory back).
+        self.on_arrival: Callable[[], None] | None = None
         self.on_departure: Callable[[], None] | None = None
 
     def __len__(self) -> int:
@@ -195,6 +71,8 @@ class Hub:
         connection.writes = self.writes
         self._connections.add(connection)
         metrics.CONNECTIONS.set(len(self._connections))
+        if self.on_arrival:
+            self.on_arrival()
 
     def connections(self) -> list[Connection]:
         """Every connection now, as a list the caller may walk while connections come and go."""

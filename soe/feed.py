@@ -41,6 +41,14 @@ def expected_types(topics: DerivedTopics) -> dict[str, str]:
     }
 
 
+def worth_gathering(batch: dict[TopicPartition, list[ConsumerRecord]], balances: str) -> bool:
+    """Whether a read may send some client several frames: only then are its writes gathered
+    into one per client. A lone change's frames go straight out; gathering them would cost each
+    client a list for nothing (the balances record read with almost every change rarely sends
+    anything, and what it sends may go straight out too)."""
+    return sum(len(records) for tp, records in batch.items() if tp.topic != balances) > 1
+
+
 @dataclass
 class CatchUp:
     """End offsets captured when the topics were first assigned; ready once all are reached."""
@@ -145,7 +153,8 @@ class Feed:
             # Every change of the batch is written to a client in one write (soe/write_batch.py),
             # and the writes go out before the event loop runs anything else.
             writes = self._hub.writes
-            writes.begin()
+            if worth_gathering(batch, self._topics.balances):
+                writes.begin()
             try:
                 for tp, records in batch.items():
                     for index, record in enumerate(records, 1):

@@ -107,19 +107,3 @@ class SendQueue:
         while (frame := self.take()) is None:
             await self.wait()
         return frame
-
-
-async def write_out(queue: SendQueue, socket: wire.Wire) -> None:
-    """The writer of a connection with a Wire: writes what is queued, in order, whenever the
-    socket takes writes; returns when the socket is gone."""
-    while True:
-        await queue.wait()
-        if not socket.takes_writes():
-            await socket.drained()
-        if socket.closed():
-            return
-        # No await between taking a frame and writing it: a frame is always either queued
-        # or written, so one offered meanwhile can never overtake it.
-        while socket.takes_writes() and (frame := queue.take()) is not None:
-            socket.write(frame.wire)
-            metrics.sent(frame.kind)

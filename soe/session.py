@@ -15,12 +15,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from soe import metrics, protocol
 from soe.auth import Principal, PublicKeyMissing, TokenRejected, TokenVerifier, origin_allowed
 from soe.config import GatewayConfig
-from soe.connections import Connection, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
+from soe.headers import security_headers
 from soe.limits import ConnectionCount, LogBudget, TokenBucket, held_back_note
 from soe.messages import Error, Pong, Welcome
 from soe.protocol import Auth, CloseCode, Find, ProtocolError, Subscribe, Unsubscribe
 from soe.protocol import Ping as ClientPing
 from soe.protocol import Pong as ClientPong
+from soe.send_queue import SendQueue
 from soe.wire import wire_of
 
 log = logging.getLogger(__name__)
@@ -135,8 +138,12 @@ async def _deny(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Refuse the handshake with an HTTP answer, before the websocket opens."""
-    response = JSONResponse({"code": code, "message": message}, status, headers)
+    """Refuse the handshake with an HTTP answer, before the websocket opens; like every HTTP
+    answer of the gateway it carries the security headers (soe/headers.py)."""
+    safety = security_headers(config.dashboard_origins, config.sor_public_url)
+    response = JSONResponse(
+        {"code": code, "message": message}, status, {**dict(safety), **(headers or {})}
+    )
     if config.ws_implementation == "websockets-sansio":
         response.raw_headers = [
             (name, value)
@@ -221,8 +228,8 @@ def _peer(websocket: WebSocket) -> str:
 
 
 class Session:
-    """A live connection's reader and writer, a task each; either may end it, and so may the
-    gateway's Watch (soe/watch.py: pings, silence, token expiry)."""
+    """A live connection's reader task, and its writer task when it has no Wire; either may end
+    it, and so may the gateway's Watch (soe/watch.py: pings, silence, token expiry)."""
 
     def __init__(
         self, websocket: WebSocket, connection: Connection, hub: Hub, config: GatewayConfig
@@ -247,8 +254,10 @@ class Session:
                 max_messages_per_second=self.config.client_messages_per_second,
             )
         )
-        # Two tasks per connection; pings, silence and token expiry are the gateway's one Watch's.
-        jobs = [self._read(), self._write()]
+        # A reader task per connection, and a writer task only for a connection without a Wire
+        # (with one, the socket's drain writes the queue, soe/connection.py); pings, silence and
+        # token expiry are the gateway's one Watch's.
+        jobs = [self._read()] if connection.wire is not None else [self._read(), self._write()]
         tasks = [asyncio.create_task(job) for job in jobs]
         for task in tasks:
             task.add_done_callback(self._on_task_done)
@@ -320,10 +329,7 @@ class Session:
             raise TypeError(f"no handler for {request!r}")
 
     async def _write(self) -> None:
-        if self.connection.wire is not None:
-            await self.connection.write_queued(self.connection.wire)
-            self.connection.request_close(None, "client left")
-            return
+        """The writer of a connection without a Wire: each frame through an ASGI send."""
         queue = self.connection.queue
         while True:
             frame = await queue.get()

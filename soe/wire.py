@@ -10,13 +10,14 @@ negotiated compression) is written through ASGI as before.
 Order is kept by one rule: a frame goes straight to the socket only when nothing of that
 connection is queued and its socket takes writes now (flow control: the transport is below its
 high-water mark). Otherwise it is queued, and from then on every later frame queues behind it
-until the connection's writer has written the queue out, frame by frame with no pause between
-taking a frame and writing it. So every frame is either written or queued, in the order offered.
+until the queue is written out, frame by frame, when the socket drains (``when_drained``), in
+one call that nothing can interleave with. So every frame is either written or queued, in the
+order offered.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
 from websockets.frames import Frame, Opcode
@@ -40,9 +41,10 @@ class Wire(Protocol):
         """Writes a whole frame; never waits (the transport buffers what the socket refuses)."""
         ...
 
-    async def drained(self) -> None:
-        """Returns once the socket takes writes again, or is closed."""
-        ...
+    # Called each time the socket drains below its low-water mark after a pause: the
+    # connection then writes what it queued meanwhile (soe/connection.py), with no task of its
+    # own waiting for that moment.
+    when_drained: Callable[[], None] | None
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -31,19 +31,16 @@ class Connection(Protocol):
 
 
 class WriteBatch:
-    __slots__ = ("_open", "_touched")
+    __slots__ = ("_touched", "open")
 
     def __init__(self) -> None:
-        self._open = False
+        # Read once per client per frame: a plain attribute, not a property.
+        self.open = False
         self._touched: list[Connection] = []
-
-    @property
-    def open(self) -> bool:
-        return self._open
 
     def begin(self) -> None:
         """From now on frames bound straight for a socket are gathered, until ``flush``."""
-        self._open = True
+        self.open = True
 
     def add(self, connection: Connection, frame: Frame) -> None:
         gathered = connection.gathered
@@ -56,7 +53,7 @@ class WriteBatch:
     def flush(self) -> int:
         """Writes what was gathered, one write per connection, and closes the batch; returns the
         number of writes. Connections given the same frames share one joined buffer."""
-        self._open = False
+        self.open = False
         touched, self._touched = self._touched, []
         joined: dict[tuple[int, ...], bytes] = {}
         sent: dict[str, int] = {}

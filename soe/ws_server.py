@@ -9,12 +9,14 @@ send queue, whose bound closes the slow client (4008).
 
 Each connection is also the application's Wire (soe/wire.py), offered in the ASGI scope's
 extensions when it negotiated no compression: the gateway writes a change's frame, built once,
-straight to the transport while the transport takes writes.
+straight to the transport while the transport takes writes, and what it queued meanwhile when
+the transport drains (``when_drained``, called from ``resume_writing``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.utils import ClientDisconnected
@@ -37,6 +39,8 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)  # type: ignore[attr-defined]
+        self.when_drained: Callable[[], None] | None = None
+        self.paused = False
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -47,7 +51,7 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     # -- soe.wire.Wire -----------------------------------------------------------------------
 
     def takes_writes(self) -> bool:
-        return self.writable.is_set() and not self.close_sent and not self.transport.is_closing()
+        return not self.paused and not self.close_sent and not self.transport.is_closing()
 
     def closed(self) -> bool:
         return self.close_sent or self.transport.is_closing()
@@ -55,16 +59,17 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
     def write(self, frame: bytes) -> None:
         self.transport.write(frame)
 
-    async def drained(self) -> None:
-        await self.writable.wait()
-
     # -- flow control --------------------------------------------------------------------------
 
     def pause_writing(self) -> None:
+        self.paused = True  # what takes_writes reads: a plain flag, read once per client per frame
         self.writable.clear()
 
     def resume_writing(self) -> None:
+        self.paused = False
         self.writable.set()
+        if self.when_drained is not None:
+            self.when_drained()
 
     async def send(self, message: ASGISendEvent) -> None:
         if (
@@ -75,6 +80,10 @@ class FlowControlledSansIO(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             await super().send(message)
+            if message["type"] == "websocket.accept" and self.handshake_complete:
+                # The handshake's request and response (headers and all) are not read again;
+                # they would otherwise live as long as the connection.
+                del self.request, self.response
             return
         # uvicorn's own close drops the TCP connection at once: a client still sending then gets
         # a reset and never reads why it was closed. Here the close frame goes after the frames

@@ -4,10 +4,10 @@ fleet and the gateway are in bench/fanout.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
-import httpx
 import psutil
 
 from bench import footprint as fp
@@ -20,6 +20,7 @@ from bench.fanout import (
     ClientPlan,
     RssWatch,
     bench_gateway,
+    sampled_profile,
     split,
 )
 from bench.fanout import wait_quiet as wait_fleet_quiet
@@ -42,9 +43,7 @@ async def fanout(ctx: Context) -> Outcome:
     port = free_port()
     runs: list[dict[str, Any]] = []
     samples: dict[str, list[float]] = {}
-    with bench_gateway(
-        ctx.config, max(ctx.fanout), port, ctx.gateway_env, profile=ctx.profile_gateway
-    ) as gateway:
+    with bench_gateway(ctx.config, max(ctx.fanout), port, ctx.gateway_env) as gateway:
         limit_soft, limit_hard = fp.open_files_limit(gateway.pid)
         await asyncio.sleep(SETTLE_SECONDS)
         idle = fp.rss_mib(gateway.pid)
@@ -226,7 +225,17 @@ async def _fanout_run(
     pauses_before = _gc_pauses(gateway)
     # The stack's own processes too: a late change may be the pipeline's, starved of CPU.
     metered_pids = {**_stack_pids(ctx), "gateway": gateway.pid}
-    with fp.Meter(metered_pids) as meter, KafkaWatch(ctx.config.kafka_bootstrap) as kafka:
+    profile = ctx.config.path("logs", f"bench-fanout-gateway-{shape}-{count}.pyspy.txt")
+    profiling = (
+        sampled_profile(gateway.pid, profile, seconds + 60)
+        if ctx.profile_gateway
+        else contextlib.nullcontext()
+    )
+    with (
+        fp.Meter(metered_pids) as meter,
+        KafkaWatch(ctx.config.kafka_bootstrap) as kafka,
+        profiling,
+    ):
         result = await book(ctx, ctx.plan(rate, seconds, booked_on, f"fanout {shape} {count}"))
         per_account = [sum(1 for w in watch if a.iban in w) for a in booked_on]
         expected = round(result.booked * sum(per_account) / len(booked_on))
@@ -264,6 +273,7 @@ async def _fanout_run(
         "components_cpu_percent": {name: m["cpu_percent"] for name, m in metered.items()},
         "pipeline": pipeline,
         "kafka_watch_error": kafka.error,
+        "profile": str(profile) if ctx.profile_gateway else None,
         "clients_cpu_percent": 100 * (cpu_after - cpu_before) / max(at_after - at_before, 1e-9),
         "kafka_consumers": consumers,
         "gc_full_pauses": pauses,
@@ -290,9 +300,8 @@ def _stack_pids(ctx: Context) -> dict[str, int]:
 
 
 def _gateway_metric(gateway: BenchGateway, name: str) -> float:
-    try:
-        text = httpx.get(f"{gateway.url}/metrics", timeout=10).text
-    except httpx.HTTPError:
+    text = gateway.http.get("/metrics")
+    if text is None:
         return -1
     for line in text.splitlines():
         if line.startswith(name + " "):
@@ -306,9 +315,8 @@ GC_PAUSES = "soe_gc_full_pause_seconds"
 def _gc_pauses(gateway: BenchGateway, since: dict[str, Any] | None = None) -> dict[str, Any]:
     """The gateway's full garbage collections (soe/collector.py): how many, their seconds, and
     the bucket bound of the longest; since an earlier reading when given."""
-    try:
-        text = httpx.get(f"{gateway.url}/metrics", timeout=10).text
-    except httpx.HTTPError:
+    text = gateway.http.get("/metrics")
+    if text is None:
         return {"count": -1, "seconds": -1.0, "buckets": {}, "longest_at_most": None}
     buckets: dict[str, float] = {}
     count, seconds = 0.0, 0.0

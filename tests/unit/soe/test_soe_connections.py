@@ -10,8 +10,10 @@ import pytest
 from soe import metrics
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Frame, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
 from soe.protocol import CloseCode, Find, Subscribe
+from soe.send_queue import Frame, SendQueue
 from tests.support.soe_factories import balance_state, change, changes
 
 pytestmark = pytest.mark.unit
@@ -527,5 +529,21 @@ def test_a_resume_from_a_sequence_never_read_gets_a_fresh_snapshot_after_the_wai
         book.apply_change(event)
         hub.publish_change(event)
         assert [m["sequence"] for m in sent(connection)] == [3]
+
+    run(scenario)
+
+
+def test_the_hub_tells_of_every_arrival_and_departure():
+    async def scenario() -> None:
+        _, hub = make_hub()
+        arrivals: list[int] = []
+        departures: list[int] = []
+        hub.on_arrival = lambda: arrivals.append(len(hub))
+        hub.on_departure = lambda: departures.append(len(hub))
+        first = connect(hub, customer())
+        connect(hub, staff())
+        hub.unregister(first)
+        assert arrivals == [1, 2]  # after each is registered: its objects are there to freeze
+        assert departures == [1]
 
     run(scenario)

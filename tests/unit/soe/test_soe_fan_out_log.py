@@ -5,9 +5,11 @@ import pytest
 
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
 from soe.fan_out_log import FanOut, FanOutLog
 from soe.protocol import Subscribe
+from soe.send_queue import SendQueue
 from tests.support.soe_factories import balance_state, change
 
 pytestmark = pytest.mark.unit

@@ -10,9 +10,11 @@ import pytest
 from soe import memory
 from soe.accounts import AccountBook
 from soe.auth import Principal
-from soe.connections import Connection, Hub, SendQueue
+from soe.connection import Connection
+from soe.connections import Hub
 from soe.memory import MemoryRelease
 from soe.protocol import CloseCode
+from soe.send_queue import SendQueue
 from soe.watch import Watch
 
 pytestmark = pytest.mark.unit
@@ -83,3 +85,30 @@ def test_memory_is_given_back_once_many_clients_have_left_and_none_leave_any_mor
 def test_malloc_trim_is_found_on_glibc():
     # The machine the gateway runs on is glibc-based (the Dockerfile and the stack's Debian).
     assert memory._malloc_trim() is not None
+
+
+def test_a_round_pings_its_connections_in_ten_small_waves_not_all_at_once(monkeypatch):
+    from soe import watch
+
+    monkeypatch.setattr(watch, "ROUND_SECONDS", 0.5)
+
+    async def scenario() -> None:
+        hub = Hub(AccountBook(5), snapshot_history=3)
+        connections = [connect(hub) for _ in range(100)]
+        task = asyncio.create_task(Watch(hub, heartbeat_seconds=60, idle_timeout_seconds=180).run())
+        pinged: list[int] = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            count = sum(1 for c in connections if len(c.queue))
+            if not pinged or count != pinged[-1]:
+                pinged.append(count)
+            if count == len(connections):
+                break
+        task.cancel()
+        assert pinged[-1] == 100  # every connection within the round
+        waves = [n for n in pinged if n]
+        assert waves[0] == 10  # the first tenth of a round: a tenth of them
+        assert len(waves) >= 5  # in several waves, not one
+
+    asyncio.run(scenario())
