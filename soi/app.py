@@ -33,6 +33,7 @@ from soi.config import (
 from soi.pipeline import Pipeline, PipelineConfig, topic_roles
 from soi.topics import ensure_topics
 from soi.upgrade import adopt_legacy_state, legacy_names
+from soi.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ class Derivation(Service):
             state_topic=STATE_TOPIC,
             topics=topic_roles(*TOPICS.names()),
         )
-        self.pipeline = Derivation.pipeline = Pipeline(config, Thresholds.from_environment())
+        self.pipeline = Derivation.pipeline = Pipeline(
+            config, Thresholds.from_environment(), watchdog=Watchdog(stop_stuck_worker)
+        )
         self._thread = threading.Thread(target=self._run, name="derivation", daemon=True)
         self._thread.start()
 
@@ -105,6 +108,18 @@ class Derivation(Service):
         if self.pipeline is not None and self._thread is not None:
             self.pipeline.stopping.set()
             await asyncio.to_thread(self._thread.join, 30)
+
+
+def stop_stuck_worker(what: str, seconds: float) -> None:
+    """A Kafka call that will not return (soi/watchdog.py) holds the worker's partitions: it
+    stops, and the supervisor starts it again; the new run fences what the stuck one left open."""
+    log.critical(
+        "%s: no answer after %.0f s, past its own timeout; the worker exits to start again",
+        what,
+        seconds,
+    )
+    logging.shutdown()
+    os._exit(EXIT_ON_BUG)
 
 
 @app.page("/ready/")

@@ -11,6 +11,7 @@ A batch is what the consumer has fetched when the previous one is done: at low l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from soi.derivation import (
     InputRecord,
     derive_batch,
 )
+from soi.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,16 @@ BOOKING_WAIT_SECONDS = 0.05
 # TRANSACTION_GIVE_UP_SECONDS the worker stops (exit 70) and its restart fences what it left open.
 TRANSACTION_CALL_SECONDS = 10.0
 TRANSACTION_GIVE_UP_SECONDS = 120.0
+# Some calls do not keep their timeout (soi/watchdog.py): one still running this long after its
+# timeout is stuck, and the watchdog stops the worker. In the cluster's drills a late call came
+# back, if ever, only when some broker changed state (once after 15.2 s, mostly never); each stuck
+# second is a second of derivation lost and a restart costs about 5 s, so the margin covers a
+# busy machine's scheduling, not a wait that might end.
+TRANSACTION_STUCK_AFTER_SECONDS = 5.0
+# A worker waiting for its group to give it partitions says so this often: the supervisor gives a
+# starting process more time while its log grows (stack/supervisor.py), and the operator sees why
+# it is not ready (on a cluster whose brokers restart, finding the group's coordinator takes long).
+WAITING_NOTE_SECONDS = 10.0
 # A new ledger entry and an account row in Debezium's envelope (its JSON converter writes no
 # spaces): found in the raw bytes, so the wait costs no parsing. Both are keyed by the account id
 # (connect/sor-connector.json), so an entry and its account's update share key and partition.
@@ -94,10 +106,13 @@ class Pipeline:
         config: PipelineConfig,
         thresholds: Thresholds,
         now_ms: Callable[[], int] = _now_ms,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.config = config
         self.thresholds = thresholds
         self.now_ms = now_ms
+        # Watches every transaction call while the pipeline runs (the worker's stops it).
+        self.watchdog = watchdog
         self.progress = Progress()
         self.stopping = threading.Event()
         self._state = state.StateTopic(config.client, config.state_topic)
@@ -105,6 +120,7 @@ class Pipeline:
         self._memory: dict[int, dict[str, AccountMemory]] = {}
         # Per owned input partition: the next offset expected (to notice a skipped record).
         self._next: dict[int, int] = {}
+        self._noted_waiting = self.progress.started_at
         self._consumer = Consumer(
             {
                 **config.client,
@@ -147,18 +163,42 @@ class Pipeline:
         # Every schema is registered (and its id known) before the first record: a registry that
         # refuses one stops the worker here, not halfway through a batch.
         codec.register_topics(self.config.topics)
-        # Aborts what a previous run of this worker left open.
-        retrying("starting transactions", self._producer.init_transactions)
-        self._consumer.subscribe(
-            [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
-        )
+        if self.watchdog is not None:
+            self.watchdog.start()
         try:
-            while not self.stopping.is_set():
-                messages = self._poll()
-                if messages:
-                    self._process(messages)
+            # Aborts what a previous run of this worker left open.
+            self._retrying("starting transactions", self._producer.init_transactions)
+            self._consumer.subscribe(
+                [self.config.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+            )
+            try:
+                while not self.stopping.is_set():
+                    messages = self._poll()
+                    if messages:
+                        self._process(messages)
+                    if not self.progress.joined:
+                        self.note_waiting(time.monotonic())
+            finally:
+                self._consumer.close()
         finally:
-            self._consumer.close()
+            if self.watchdog is not None:
+                self.watchdog.stop()
+
+    def note_waiting(self, now: float) -> None:
+        """Logs, every WAITING_NOTE_SECONDS, that the worker still waits for its partitions."""
+        if now - self._noted_waiting < WAITING_NOTE_SECONDS:
+            return
+        self._noted_waiting = now
+        log.info(
+            "waiting %.0f s so far for group %s to give this worker partitions of %s "
+            "(finding the group's coordinator, or a rebalance)",
+            now - self.progress.started_at,
+            self.config.group,
+            self.config.input_topic,
+        )
+
+    def _retrying(self, what: str, call: Callable[[float], object]) -> None:
+        retrying(what, call, self.watchdog)
 
     def _poll(self) -> list[Message]:
         """What is there now, or the first record to arrive: a batch never waits to fill.
@@ -232,11 +272,11 @@ class Pipeline:
         offsets = batch_offsets(self.config.input_topic, batch.records)
         group = self._consumer.consumer_group_metadata()
         # A broker failing over, or this process frozen for a while, times these out: retried.
-        retrying(
+        self._retrying(
             "committing the batch's offsets",
             lambda timeout: producer.send_offsets_to_transaction(offsets, group, timeout),
         )
-        retrying("committing the batch", producer.commit_transaction)
+        self._retrying("committing the batch", producer.commit_transaction)
 
     def _produce(self, topic: str, key: bytes, value: bytes | None, partition: int = -1) -> None:
         while True:
@@ -250,7 +290,7 @@ class Pipeline:
         """Undo the batch: Kafka discards its records, we rewind to its first offsets."""
         log.warning("batch of %d records aborted: %s; reading it again", len(records), error)
         self.progress.aborted += 1
-        retrying("aborting the batch", self._producer.abort_transaction)
+        self._retrying("aborting the batch", self._producer.abort_transaction)
         first: dict[int, int] = {}
         for record in records:
             first.setdefault(record.partition, record.offset)
@@ -313,8 +353,10 @@ class Pipeline:
         """Records deleted by retention before they were derived are lost to the bank's topics:
         said when the partition is taken, with the command that finds the accounts."""
         try:
-            committed = consumer.committed(partitions, timeout=30)
-            low_watermarks = [consumer.get_watermark_offsets(tp, timeout=30)[0] for tp in committed]
+            # Short timeouts: the worker is starting and says nothing meanwhile (a log silent
+            # for a minute makes the supervisor give up on it); the check is advice, not a gate.
+            committed = consumer.committed(partitions, timeout=10)
+            low_watermarks = [consumer.get_watermark_offsets(tp, timeout=10)[0] for tp in committed]
         except KafkaException as error:
             log.warning("could not compare committed offsets with retention: %s", error)
             return
@@ -381,13 +423,23 @@ class TransactionStuck(RuntimeError):
     """A transaction call kept timing out: the worker stops rather than hold its partitions."""
 
 
-def retrying(what: str, call: Callable[[float], object]) -> None:
+def retrying(what: str, call: Callable[[float], object], watchdog: Watchdog | None = None) -> None:
     """`call(timeout)` until it succeeds; a retriable Kafka error (a broker failing over, this
-    process frozen for a while) is asked again, for at most TRANSACTION_GIVE_UP_SECONDS."""
+    process frozen for a while) is asked again, for at most TRANSACTION_GIVE_UP_SECONDS. Each
+    call is watched: one running TRANSACTION_STUCK_AFTER_SECONDS past its timeout is stuck."""
     give_up = time.monotonic() + TRANSACTION_GIVE_UP_SECONDS
+    limit = TRANSACTION_CALL_SECONDS + TRANSACTION_STUCK_AFTER_SECONDS
     while True:
+        watched = (
+            watchdog.watching(what, limit) if watchdog is not None else contextlib.nullcontext()
+        )
+        started = time.monotonic()
         try:
-            call(TRANSACTION_CALL_SECONDS)
+            with watched:
+                try:
+                    call(TRANSACTION_CALL_SECONDS)
+                finally:
+                    _say_if_late(what, time.monotonic() - started)
             return
         except KafkaException as exception:
             error = exception.args[0]
@@ -398,6 +450,13 @@ def retrying(what: str, call: Callable[[float], object]) -> None:
                     f"{what}: {error} for {TRANSACTION_GIVE_UP_SECONDS:.0f} s"
                 ) from exception
             log.warning("%s: %s; trying again", what, error)
+
+
+def _say_if_late(what: str, took: float) -> None:
+    """A call back well after its own timeout is said: the sign of librdkafka waiting on
+    something it should have given up on (soi/watchdog.py), short of the watchdog's limit."""
+    if took > TRANSACTION_CALL_SECONDS + 1:
+        log.warning("%s took %.1f s, past its %.0f s timeout", what, took, TRANSACTION_CALL_SECONDS)
 
 
 def batch_offsets(topic: str, records: list[InputRecord]) -> list[TopicPartition]:

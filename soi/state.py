@@ -27,6 +27,8 @@ from soi.accounts import AccountMemory
 log = logging.getLogger(__name__)
 
 LOAD_TIMEOUT_SECONDS = 60.0
+# A long read says how far it got this often (a starting worker's log must not fall silent).
+PROGRESS_NOTE_SECONDS = 10.0
 
 
 # A topic just created, or a partition whose leader is moving, answers these for a moment.
@@ -112,10 +114,19 @@ class StateTopic:
             consumer.assign(assignment)
             pending = set(ends)
             deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+            noted, records = time.monotonic(), 0
             while pending:
                 if time.monotonic() > deadline:
                     missing = sorted(pending)
                     raise TimeoutError(f"{self.topic} partitions {missing} not read in time")
+                if time.monotonic() - noted >= PROGRESS_NOTE_SECONDS:
+                    noted = time.monotonic()
+                    log.info(
+                        "still reading %s partitions %s to their end (%d records so far)",
+                        self.topic,
+                        sorted(pending),
+                        records,
+                    )
                 for message in consumer.consume(1000, 0.5):
                     error = message.error()
                     if error is not None:
@@ -127,6 +138,7 @@ class StateTopic:
                                 pending.discard(partition)
                             continue
                         raise KafkaException(error)
+                    records += 1
                     accounts = loaded[message.partition()]
                     account = self._account_of(message.key())
                     if message.value() is None:

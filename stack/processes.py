@@ -247,9 +247,6 @@ def sor(settings: Settings) -> Process:
     )
 
 
-SOI_CLUSTER_START_SECONDS = 300.0
-
-
 def soi(settings: Settings, worker: int = 1) -> Process:
     """Worker ``n`` of the Faust worker group; each has its own web port (the first one's plus
     n - 1), and the partitions of the input are shared among them."""
@@ -279,11 +276,10 @@ def soi(settings: Settings, worker: int = 1) -> Process:
             "BANK_TOPIC_PARTITIONS",
             "BANK_TOPIC_REPLICATION",
         ),
-        # On a cluster a worker restarted while brokers restart waits for its group's
-        # coordinator, then reads its state to the true end of each partition (past undecided
-        # transactions): minutes on two busy cores, with nothing to log meanwhile. Killed at
-        # 120 s it started over and the derivation stood still longer (restart-brokers).
-        start_timeout=SOI_CLUSTER_START_SECONDS if settings.kafka_nodes > 1 else 120.0,
+        # On a cluster whose brokers restart, a worker can wait minutes for its group's
+        # coordinator and read its state slowly: it says so every 10 s (soi/pipeline.py,
+        # soi/state.py), and the supervisor waits past this while its log grows.
+        start_timeout=120.0,
     )
 
 

@@ -20,6 +20,7 @@ from bench.clerk import live_token
 from bench.teller import Booking
 from events import topics
 from kernel.settings import Settings
+from ops.errors import OpsError
 from ops.topic_reader import end_offsets
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ def run_round(
         log.info("%s round %d: settling", fault.name, number)
         settled = _settle(config, plan, result)
         booked = bank_db.entries_booked_with_keys(config, key_prefix)
-        outcome = _judge_pipeline(config, plan, booked, start, broken_before)
-        judge.judge_other_topics(outcome, config, others, set(ibans))
-        balances = bank_db.balances(config)
-        balances = {iban: balances[iban] for iban in ibans}
+        outcome, balances = judge_round(config, plan, booked, start, others, ibans, broken_before)
         audience.wait_until_showing(balances, timeout=30)
     finally:
         reports = audience.stop()
@@ -108,19 +106,31 @@ def run_round(
     return result
 
 
-def _judge_pipeline(
+def judge_round(
     config: Settings,
     plan: Plan,
     booked: list[Booking],
     start: dict[int, int],
+    others: dict[str, dict[int, int]],
+    ibans: list[str],
     broken_before: dict[str, str],
-) -> judge.Verdict:
-    """What Kafka holds: each booked change once, sequences whole, balances reconciled."""
-    outcome = judge.Verdict()
-    events = judge.derived_events(config, start, booked, plan.settle_timeout)
-    judge.judge_events(outcome, booked, events)
-    judge.judge_reconciliation(outcome, config, settle=15, known_before=broken_before)
-    return outcome
+) -> tuple[judge.Verdict, dict[str, int]]:
+    """What Kafka holds: each booked change once, sequences whole, balances reconciled; and the
+    balances the watchers must show (the database's, of the round's accounts). Kafka (or another
+    service) not answering when the verdict is taken fails the round, saying so: nothing was
+    proven, and the other rounds still run."""
+    outcome = judge.Verdict(booked=len(booked))
+    try:
+        events = judge.derived_events(config, start, booked, plan.settle_timeout)
+        judge.judge_events(outcome, booked, events)
+        judge.judge_reconciliation(outcome, config, settle=15, known_before=broken_before)
+        judge.judge_other_topics(outcome, config, others, set(ibans))
+    except OpsError as error:
+        where = f" ({error.where})" if error.where else ""
+        outcome.unjudged.append(f"no verdict: {error.what}{where}")
+        return outcome, {}
+    balances = bank_db.balances(config)
+    return outcome, {iban: balances[iban] for iban in ibans}
 
 
 def _strike_under_load(

@@ -15,6 +15,7 @@ from kernel.settings import Settings
 from kernel.wait import poll
 from ops.config import database as database_address
 from ops.database import Database
+from ops.errors import Unreachable
 from ops.kafka import Kafka
 from ops.reconcile import Reconciliation
 from ops.topic_reader import read
@@ -32,10 +33,13 @@ class Verdict:
     sequence_gaps: list[str] = field(default_factory=list)
     reconcile: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
+    # Why (part of) the verdict could not be taken: a service that did not answer.
+    unjudged: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         return [
+            *self.unjudged,
             *(
                 f"lost: ledger entry {entry} never reached {topics.BALANCE_CHANGED}"
                 for entry in self.lost
@@ -61,19 +65,30 @@ def derived_events(
     config: Settings, start: dict[int, int], booked: list[Booking], timeout: float
 ) -> list[dict[str, Any]]:
     """Every BalanceChanged event since `start`, read again until each booked entry has one or
-    `timeout` has passed (what is missing then is lost)."""
+    `timeout` has passed (what is missing then is lost). Kafka not answering is waited out within
+    the same `timeout`; still not answering then, its Unreachable is raised: nothing can be said
+    about what was derived."""
     wanted = {booking.entry_id for booking in booked}
+    unreachable: list[Unreachable] = []
 
-    def events_now() -> list[dict[str, Any]]:
-        records = read(config.kafka_bootstrap, topics.BALANCE_CHANGED, start)
+    def events_now() -> list[dict[str, Any]] | None:
+        try:
+            records = read(config.kafka_bootstrap, topics.BALANCE_CHANGED, start)
+        except Unreachable as error:
+            unreachable[:] = [error]
+            return None
         return [r.value for r in records if r.value is not None]
 
-    return poll(
+    events = poll(
         events_now,
-        until=lambda events: wanted <= {e["ledger_entry_id"] for e in events},
+        until=lambda events: events is not None
+        and wanted <= {e["ledger_entry_id"] for e in events},
         timeout=timeout,
         every=1,
     )
+    if events is None:
+        raise unreachable[-1]
+    return events
 
 
 def judge_events(verdict: Verdict, booked: list[Booking], events: list[dict[str, Any]]) -> None:
