@@ -82,14 +82,20 @@ def test_garbage_is_collected_before_the_living_are_frozen():
     asyncio.run(scenario())
 
 
+async def frozen_departed_client() -> weakref.ref:
+    """A client frozen with its burst of arrivals, then gone: a cycle only a full walk frees."""
+    freezer = collector.Freezer(freeze_after=0.01)
+    client = Client()
+    gone = weakref.ref(client)
+    freezer.arrived()
+    await asyncio.sleep(0.05)
+    del client
+    return gone
+
+
 def test_the_walk_after_departures_frees_cycles_of_frozen_clients(monkeypatch):
     async def scenario() -> None:
-        freezer = collector.Freezer(freeze_after=0.01)
-        client = Client()
-        gone = weakref.ref(client)
-        freezer.arrived()
-        await asyncio.sleep(0.05)
-        del client
+        gone = await frozen_departed_client()
         gc.collect()
         assert gone() is not None  # frozen: an ordinary walk leaves the cycle alone
         release = MemoryRelease(quiet_seconds=0.01)
@@ -122,12 +128,7 @@ def test_departures_that_never_quieten_down_are_released_within_the_maximum_wait
 
 def test_a_few_departures_among_many_clients_do_not_pause_everyone_for_a_full_walk(monkeypatch):
     async def scenario() -> None:
-        freezer = collector.Freezer(freeze_after=0.01)
-        client = Client()
-        gone = weakref.ref(client)
-        freezer.arrived()
-        await asyncio.sleep(0.05)
-        del client  # a frozen departed client's cycle
+        gone = await frozen_departed_client()
         connected = 10_000
         release = MemoryRelease(lambda: connected, quiet_seconds=0.01)
         monkeypatch.setattr(release, "_trim", lambda pad: 1)
